@@ -1,0 +1,16 @@
+"""graphspec: neural-network graphs described in YAML, compiled into Keras functional models.
+
+>>> import graphspec
+>>> model = graphspec.build("examples/branch.yaml")  # doctest: +SKIP
+
+Importing graphspec, `load` and `loads` never import TensorFlow or Keras; only
+`build` does.
+"""
+
+from graphspec.api import build, load, loads
+from graphspec.errors import Problem, SpecError
+from graphspec.source import Limits
+from graphspec.spec import Spec
+
+__all__ = ["build", "load", "loads", "Limits", "Problem", "Spec", "SpecError"]
+__version__ = "0.1.0"

@@ -1,0 +1,123 @@
+"""The whole pipeline in three functions: text -> Spec -> resolved graph -> keras.Model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path as FilePath
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
+
+from graphspec.errors import SpecError
+from graphspec.imports import add_imports, read_text
+from graphspec.resolve import check_structure, resolve
+from graphspec.source import Limits, parse_yaml
+from graphspec.spec import Spec, validate_document
+
+if TYPE_CHECKING:  # keras is imported by `build` only
+    import keras
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def loads(
+    text: str,
+    *,
+    file: str = "<string>",
+    params: Optional[Mapping[str, Any]] = None,
+    limits: Optional[Limits] = None,
+    base_dir: Optional[PathLike] = None,
+    allow_imports_outside: bool = False,
+) -> Spec:
+    """Parse and check a spec given as text, without importing Keras.
+
+    Args:
+        text: the YAML.
+        file: the name shown in error messages.
+        params: overrides of the spec's params, checked here as `build` would use them.
+        limits: resource bounds for untrusted input (`graphspec.Limits`).
+        base_dir: where ``imports`` are looked up (default: the file's directory, or
+            the current directory for text).
+        allow_imports_outside: let ``imports`` leave `base_dir`'s tree.
+
+    Returns:
+        The validated `Spec`; its ``warnings`` list unused nodes.
+
+    Raises:
+        SpecError: every problem found, each at its line and column.
+
+    Example:
+        >>> spec = loads("inputs: {x: {shape: [4]}}\\nnodes: {y: {type: Dense, units: 2, from: x}}\\noutputs: [y]")
+        >>> list(spec.nodes)
+        ['y']
+    """
+    limits = limits or Limits()
+    document = parse_yaml(text, file, limits)
+    spec, problems = validate_document(document.data, document.source)
+    if spec is None:
+        raise SpecError(problems)
+    if spec.name is None and file != "<string>":
+        spec.name = FilePath(file).stem
+    if base_dir is None:
+        base_dir = FilePath(file).parent if file != "<string>" else FilePath.cwd()
+    problems += add_imports(spec, FilePath(base_dir), limits, allow_imports_outside, (FilePath(file).resolve(),) if file != "<string>" else ())
+    if problems:
+        raise SpecError(problems)
+    structure = check_structure(spec)
+    if structure.errors:
+        raise SpecError(structure.errors)
+    spec._warnings = structure.warnings
+    resolve(spec, params, limits, structure)
+    return spec
+
+
+def load(
+    path: PathLike,
+    *,
+    params: Optional[Mapping[str, Any]] = None,
+    limits: Optional[Limits] = None,
+    allow_imports_outside: bool = False,
+) -> Spec:
+    """Read, parse and check a spec file, without importing Keras.
+
+    Example:
+        >>> spec = graphspec.load("examples/branch.yaml")  # doctest: +SKIP
+        >>> spec.name
+        'branch_and_merge'
+    """
+    shown = os.fspath(path)
+    text = read_text(FilePath(shown), shown)
+    return loads(text, file=shown, params=params, limits=limits, allow_imports_outside=allow_imports_outside)
+
+
+def build(
+    source: Union[PathLike, Spec],
+    params: Optional[Mapping[str, Any]] = None,
+    custom_objects: Optional[Mapping[str, Any]] = None,
+    *,
+    limits: Optional[Limits] = None,
+    allow_imports_outside: bool = False,
+) -> "keras.Model":
+    """Build the Keras functional model a spec describes, compiled if it has a `compile` section.
+
+    Args:
+        source: a spec file's path, or a `Spec` from `load`/`loads`.
+        params: overrides of the spec's params (``{"hidden": 256}``).
+        custom_objects: custom layers and other objects by the name the spec's ``type`` uses.
+        limits: resource bounds for untrusted input.
+        allow_imports_outside: let ``imports`` leave the spec's directory tree.
+
+    Raises:
+        SpecError: every problem, including those only Keras finds (shapes), at their lines.
+
+    Example:
+        >>> model = graphspec.build("examples/branch.yaml")  # doctest: +SKIP
+        >>> model.count_params()
+        903510
+    """
+    if isinstance(source, Spec):
+        spec = source
+    else:
+        spec = load(source, limits=limits, allow_imports_outside=allow_imports_outside)
+    graph = resolve(spec, params, limits)
+    from graphspec.compiler import compile_model  # the only place Keras is imported
+
+    return compile_model(graph, custom_objects)

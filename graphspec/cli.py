@@ -1,0 +1,131 @@
+"""The command line: the only place that turns problems into output and exit codes.
+
+Exit codes: 0 clean, 1 problems found in a spec, 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path as FilePath
+from typing import Any, Iterable, Optional, Sequence, TextIO
+
+import yaml
+
+from graphspec.api import build, load
+from graphspec.errors import Problem, SpecError
+from graphspec.source import _plain_scalar
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``hidden=256`` -> ``("hidden", 256)``; values read as YAML scalars or flow lists."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got '{text}'")
+    value = value.strip()
+    if value.startswith("["):
+        try:
+            return name.strip(), yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise argparse.ArgumentTypeError(f"cannot read the list in '{text}'") from None
+    return name.strip(), _plain_scalar(value)
+
+
+def spec_files(paths: Iterable[str]) -> list[str]:
+    """The files named, and every ``*.yaml``/``*.yml`` below each directory named, sorted."""
+    found: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found += sorted(str(p) for p in FilePath(path).rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="graphspec", description="Neural-network graphs in YAML, compiled to Keras.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build_cmd = commands.add_parser("build", help="build a spec and print the model summary")
+    build_cmd.add_argument("file", help="a spec file")
+    build_cmd.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
+
+    validate = commands.add_parser("validate", help="check specs; print one line per problem")
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="spec files, or directories to search for *.yaml/*.yml")
+    validate.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format (github: workflow annotations)")
+    validate.add_argument("--build", action="store_true", help="also build each spec with Keras (shapes, expectations)")
+    validate.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Run the CLI; returns the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.command == "build":
+        return _build(args, out, err)
+    return _validate(args, out, err)
+
+
+def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        model = build(args.file, params=dict(args.param))
+    except SpecError as error:
+        print(str(error), file=err)
+        return 2 if _io_only(error.problems) else 1
+    model.summary(print_fn=lambda line, *rest, **kw: print(line, file=out))
+    return 0
+
+
+def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    files = spec_files(args.paths)
+    if not files:
+        print("graphspec validate: no *.yaml or *.yml files found", file=err)
+        return 2
+    problems: list[Problem] = []
+    io_error = False
+    for file in files:
+        try:
+            spec = load(file, params=dict(args.param))
+            problems += spec.warnings
+            if args.build:
+                build(spec, params=dict(args.param))
+        except SpecError as error:
+            problems += error.problems
+            io_error = io_error or _io_only(error.problems)
+    _report(problems, args.format, out)
+    errors = [p for p in problems if p.severity == "error"]
+    if io_error:
+        return 2
+    return 1 if errors else 0
+
+
+def _io_only(problems: Sequence[Problem]) -> bool:
+    return bool(problems) and all(p.code == "io" for p in problems)
+
+
+def _report(problems: Sequence[Problem], fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        json.dump(
+            [
+                {k: getattr(p, k) for k in ("file", "line", "column", "severity", "code", "message", "hint")}
+                for p in problems
+            ],
+            out,
+            indent=2,
+        )
+        out.write("\n")
+        return
+    for problem in problems:
+        if fmt == "github":
+            text = problem.message + (f"; {problem.hint}" if problem.hint else "")
+            text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            print(f"::{problem.severity} file={problem.file},line={problem.line},col={problem.column},title={problem.code}::{text}", file=out)
+        else:
+            print(problem.format(), file=out)

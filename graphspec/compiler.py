@@ -1,0 +1,447 @@
+"""Resolved graph -> keras.Model. The only module that imports Keras.
+
+Names are looked up in Keras's public namespaces and in the caller's
+``custom_objects``, never imported: a spec cannot reach code the caller did not
+offer. Every exception Keras raises while constructing or calling a layer becomes a
+problem at the node's line, and the build goes on with the nodes that do not depend
+on it, so one `SpecError` reports them all.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Mapping, Optional, Sequence
+
+import keras
+
+from graphspec.errors import Problem, SpecError, did_you_mean
+from graphspec.graph import split_ref
+from graphspec.resolve import Graph, Node, Origin, output_names
+
+MERGE_LAYERS = {
+    "concatenate": "Concatenate",
+    "add": "Add",
+    "subtract": "Subtract",
+    "multiply": "Multiply",
+    "average": "Average",
+    "maximum": "Maximum",
+    "minimum": "Minimum",
+    "dot": "Dot",
+}
+
+# Layers whose arguments are code, or that load code: a spec never runs code.
+REFUSED = {
+    "Lambda": "runs a Python function",
+    "TFSMLayer": "loads a TensorFlow SavedModel, which can hold arbitrary code",
+    "TorchModuleWrapper": "wraps arbitrary PyTorch code",
+    "JaxLayer": "wraps an arbitrary JAX function",
+    "FlaxLayer": "wraps an arbitrary Flax module",
+}
+
+# Keras layers (besides merges) that take a list of tensors as their one input.
+LIST_INPUT_LAYERS = {"Attention", "AdditiveAttention"}
+
+_NAMESPACES: dict[str, Any] = {
+    "layers": keras.layers,
+    "initializers": keras.initializers,
+    "regularizers": keras.regularizers,
+    "constraints": keras.constraints,
+    "optimizers": keras.optimizers,
+    "losses": keras.losses,
+    "metrics": keras.metrics,
+}
+
+_FAILED = object()  # the output of a node that could not be built
+
+
+def namespaces_for(argument: str) -> list[str]:
+    """Where a ``{type: ...}`` value of `argument` is looked up, most likely first."""
+    if argument.endswith("initializer"):
+        return ["initializers"]
+    if argument.endswith("regularizer"):
+        return ["regularizers"]
+    if argument.endswith("constraint"):
+        return ["constraints"]
+    if argument in ("optimizer", "loss", "metrics", "weighted_metrics"):
+        return {"optimizer": ["optimizers"], "loss": ["losses"]}.get(argument, ["metrics"])
+    return ["layers", "initializers", "regularizers", "constraints"]
+
+
+def lookup(name: str, kinds: Sequence[str], custom_objects: Mapping[str, Any]) -> Any:
+    """The class called `name` among the caller's objects and Keras's public `kinds`.
+
+    Raises:
+        LookupError: with the message and hint for the user.
+    """
+    if name in REFUSED:
+        raise LookupError(f"'{name}' is refused: it {REFUSED[name]}", "a spec never runs code; write a custom layer and pass it in custom_objects")
+    if name in custom_objects:
+        return custom_objects[name]
+    if name.isidentifier() and not name.startswith("_"):
+        for kind in kinds:
+            found = getattr(_NAMESPACES[kind], name, None)
+            if inspect.isclass(found):
+                return found
+    registered = keras.saving.get_custom_objects()
+    if name in registered:
+        return registered[name]
+    by_class = [obj for key, obj in registered.items() if key.split(">")[-1] == name]
+    if len(by_class) == 1:
+        return by_class[0]
+    known = [n for kind in kinds for n in dir(_NAMESPACES[kind]) if n[:1].isupper()] + list(custom_objects)
+    what = " or ".join(kinds)
+    hint = did_you_mean(name, known, what)
+    if kinds == ["layers"]:
+        hint = (hint + " " if hint else "") + "(a custom layer must be passed in custom_objects= or registered with Keras)"
+    raise LookupError(f"unknown {what[:-1] if len(kinds) == 1 else 'Keras object'} type '{name}'", hint)
+
+
+def constructor_arguments(cls: type) -> Optional[set[str]]:
+    """The keyword arguments a class's constructor takes, following ``**kwargs`` up the MRO.
+
+    None when it cannot be told (a constructor that takes ``**kwargs`` outside Keras).
+    """
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass) or klass is object:
+            continue
+        try:
+            parameters = inspect.signature(klass.__init__).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        names |= {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return names
+        if klass.__name__ in ("Layer", "Operation", "Initializer", "Regularizer", "Constraint", "Optimizer", "Loss", "Metric"):
+            return names
+    return None if cls.__module__.split(".")[0] != "keras" else names
+
+
+class _Compiler:
+    def __init__(self, custom_objects: Mapping[str, Any]) -> None:
+        self.custom_objects = dict(custom_objects)
+        self.problems: list[Problem] = []
+
+    # -- values -------------------------------------------------------------------
+
+    def value(self, value: Any, argument: str, origin: Origin, sub: tuple = ()) -> Any:
+        """A YAML value as Keras takes it: ``{type: ...}`` mappings become objects."""
+        if isinstance(value, list):
+            return [self.value(v, argument, origin, sub + (i,)) for i, v in enumerate(value)]
+        if not isinstance(value, dict):
+            return value
+        if "type" not in value:
+            return {k: self.value(v, k if argument in ("loss", "metrics", "weighted_metrics") else argument, origin, sub + (k,)) for k, v in value.items()}
+        type_name = value["type"]
+        if not isinstance(type_name, str):
+            raise _NodeError(f"'type' must name a Keras class, found {type_name!r}", sub + ("type",))
+        try:
+            cls = lookup(type_name, namespaces_for(argument), self.custom_objects)
+        except LookupError as error:
+            raise _NodeError(error.args[0], sub + ("type",), error.args[1]) from None
+        kwargs = {k: self.value(v, k, origin, sub + (k,)) for k, v in value.items() if k != "type"}
+        self.check_arguments(cls, kwargs, sub, type_name)
+        try:
+            return cls(**kwargs)
+        except Exception as error:  # noqa: BLE001 - any Keras complaint is a spec problem
+            raise _NodeError(f"Keras rejects {type_name}({_kwargs_text(kwargs)}): {_keras_message(error)}", sub) from None
+
+    def check_arguments(self, cls: type, kwargs: Mapping[str, Any], sub: tuple, type_name: str) -> None:
+        allowed = constructor_arguments(cls)
+        if allowed is None:
+            return
+        for key in kwargs:
+            if key not in allowed:
+                raise _NodeError(
+                    f"{type_name} has no argument '{key}'",
+                    sub + (key,),
+                    did_you_mean(key, sorted(allowed - {"name"}), "arguments"),
+                    key=True,
+                    code="unknown-argument",
+                )
+
+    # -- graph --------------------------------------------------------------------
+
+    def graph(self, graph: Graph, inputs: Sequence[Any]) -> tuple[dict[str, Any], Any]:
+        """Build `graph`'s nodes on `inputs` (symbolic tensors); (every node's output, the outputs)."""
+        tensors: dict[str, Any] = dict(zip(graph.input_names, inputs))
+        layers: dict[str, list[Any]] = {}
+        by_name = {node.name: node for node in graph.nodes}
+        for node in graph.nodes:
+            try:
+                arguments = self.inputs(node, tensors)
+            except _Skip:
+                tensors[node.name] = _FAILED
+                continue
+            try:
+                tensors[node.name] = self.node(node, arguments, layers, by_name)
+            except _Reported:
+                tensors[node.name] = _FAILED
+            except _NodeError as error:
+                self.problems.append(
+                    node.origin.problem(f"{node.origin.who}: {error.message}", error.sub, key=error.key, hint=error.hint, code=error.code)
+                )
+                tensors[node.name] = _FAILED
+        if isinstance(graph.outputs, dict):
+            outputs: Any = {key: self.ref(ref, tensors, graph.output_origin, (key,)) for key, ref in graph.outputs.items()}
+        else:
+            outputs = [self.ref(ref, tensors, graph.output_origin, (i,)) for i, ref in enumerate(graph.outputs)]
+            outputs = outputs[0] if len(outputs) == 1 else outputs
+        return tensors, outputs
+
+    def ref(self, ref: str, tensors: Mapping[str, Any], origin: Optional[Origin], sub: tuple) -> Any:
+        name, part = split_ref(ref)
+        value = tensors.get(name, _FAILED)
+        if value is _FAILED:
+            raise _Skip()
+        if part is None:
+            return value
+        if isinstance(value, dict):
+            if part.isdigit():
+                return list(value.values())[int(part)]
+            return value[part]
+        if isinstance(value, (list, tuple)) and part.isdigit():
+            if int(part) < len(value):
+                return value[int(part)]
+            message = f"'{ref}': node '{name}' has {len(value)} outputs"
+        else:
+            message = f"'{ref}': node '{name}' has one output"
+        if origin is not None:
+            self.problems.append(origin.problem(f"{origin.who}: {message}", sub, hint=f"use an index below {len(value) if isinstance(value, (list, tuple)) else 1}", code="unknown-output"))
+        raise _Skip()
+
+    def inputs(self, node: Node, tensors: Mapping[str, Any]) -> Any:
+        refs = node.inputs
+        if isinstance(refs, str):
+            return self.ref(refs, tensors, node.origin, ("from",))
+        if isinstance(refs, list):
+            return [self.ref(r, tensors, node.origin, ("from", i)) for i, r in enumerate(refs)]
+        return {
+            key: [self.ref(r, tensors, node.origin, ("from", key, i)) for i, r in enumerate(ref)] if isinstance(ref, list) else self.ref(ref, tensors, node.origin, ("from", key))
+            for key, ref in refs.items()
+        }
+
+    def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node]) -> Any:
+        owner = by_name[node.target] if node.kind == "share" else node
+        if owner.kind == "block" and owner.name not in layers:
+            result = self.first_block_call(owner, node, arguments, layers)
+        else:
+            result = self.call_chain(node, self.make(owner, arguments, layers), arguments)
+        if owner.kind == "block" and owner.body is not None and isinstance(result, (list, tuple)):
+            names = output_names(owner.body)
+            if len(set(names)) == len(names) == len(result):
+                return dict(zip(names, result))  # refs reach them by name or by index
+        return result
+
+    def make(self, node: Node, arguments: Any, layers: dict[str, list[Any]]) -> list[Any]:
+        """The layer objects (or block models) of a layer, merge or block node; cached for shares."""
+        if node.name in layers:
+            return layers[node.name]
+        if node.kind == "merge":
+            cls = getattr(keras.layers, MERGE_LAYERS[node.target])
+            type_name = node.target
+        else:
+            try:
+                cls = lookup(node.target, ["layers"], self.custom_objects)
+            except LookupError as error:
+                raise _NodeError(error.args[0], ("type",), error.args[1], code="unknown-type") from None
+            if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
+                raise _NodeError(f"'{node.target}' is not a Keras layer class", ("type",), code="unknown-type")
+            type_name = node.target
+            self.check_single_input(node, cls, arguments)
+        kwargs = {key: self.value(value, key, node.origin, (key,)) for key, value in node.args.items()}
+        self.check_arguments(cls, kwargs, (), type_name)
+        chain = []
+        for name in node.layer_names():
+            try:
+                chain.append(cls(**kwargs, name=name))
+            except Exception as error:  # noqa: BLE001 - any Keras complaint is a spec problem
+                raise _NodeError(
+                    f"Keras rejects the arguments of {type_name}: {_keras_message(error)}",
+                    ("type",) if node.kind == "layer" else ("merge",),
+                    "check the arguments against the Keras documentation of " + type_name,
+                    code="bad-argument",
+                ) from None
+        layers[node.name] = chain
+        return chain
+
+    def first_block_call(self, owner: Node, node: Node, arguments: Any, layers: dict[str, list[Any]]) -> Any:
+        """Build a block node's model(s) on the shapes of their first inputs, calling each in turn."""
+        chain: list[Any] = []
+        current = arguments
+        for name in owner.layer_names():
+            model = self.block_model(owner, name, current)
+            chain.append(model)
+            current = self.call_chain(node, [model], current)
+        layers[owner.name] = chain
+        return current
+
+    def check_single_input(self, node: Node, cls: type, arguments: Any) -> None:
+        if not isinstance(arguments, list) or len(arguments) < 2:
+            return
+        takes_list = any(k.__name__ == "Merge" for k in cls.__mro__) or cls.__name__ in LIST_INPUT_LAYERS
+        if takes_list or cls.__module__.split(".")[0] != "keras":
+            return
+        refs = ", ".join(node.inputs) if isinstance(node.inputs, list) else str(node.inputs)
+        raise _NodeError(
+            f"{node.target} takes one input, but 'from' lists {len(arguments)}",
+            ("from",),
+            f"merge them first: add a node '{{merge: concatenate, from: [{refs}]}}' and use it in 'from'",
+            code="too-many-inputs",
+        )
+
+    def call_chain(self, node: Node, chain: Sequence[Any], arguments: Any) -> Any:
+        current = arguments
+        for layer in chain:
+            try:
+                if isinstance(current, dict):
+                    current = layer(**current)
+                elif isinstance(current, list) and len(current) == 1:
+                    current = layer(current[0])
+                else:
+                    current = layer(current)
+            except _NodeError:
+                raise
+            except Exception as error:  # noqa: BLE001 - shape errors and the like
+                raise _NodeError(
+                    f"Keras cannot apply {_layer_text(node)} to {_shapes_text(node, arguments)}: {_keras_message(error)}",
+                    ("from",),
+                    "check the shapes of the inputs (the batch dimension is the leading None)",
+                    code="shape",
+                ) from None
+        return current
+
+    def block_model(self, node: Node, name: str, arguments: Any) -> Any:
+        """One block instance as a keras.Model named `name`, built on the shapes of `arguments`."""
+        body = node.body
+        assert body is not None
+        if isinstance(arguments, dict):
+            arguments = [arguments[key] for key in body.input_names]
+        tensors = arguments if isinstance(arguments, list) else [arguments]
+        inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(body.input_names, tensors)]
+        before = len(self.problems)
+        _, outputs = self.graph(body, inputs)
+        if len(self.problems) > before:
+            raise _Reported()
+        return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name)
+
+
+class _NodeError(Exception):
+    def __init__(self, message: str, sub: tuple = (), hint: Optional[str] = None, key: bool = False, code: str = "keras") -> None:
+        super().__init__(message)
+        self.message, self.sub, self.hint, self.key, self.code = message, sub, hint, key, code
+
+
+class _Skip(Exception):
+    """An input of the node failed; its problem is reported already."""
+
+
+class _Reported(_NodeError):
+    def __init__(self) -> None:
+        super().__init__("")
+
+
+def _keras_message(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = " ".join(lines[:3]) if lines else type(error).__name__
+    return text if len(text) < 400 else text[:397] + "..."
+
+
+def _kwargs_text(kwargs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+
+
+def _layer_text(node: Node) -> str:
+    return node.target if node.kind != "share" else f"the layer of node '{node.target}'"
+
+
+def _shapes_text(node: Node, arguments: Any) -> str:
+    def shape(t: Any) -> str:
+        return str(tuple(getattr(t, "shape", ()))) if hasattr(t, "shape") else "?"
+
+    refs = node.inputs
+    if isinstance(arguments, dict):
+        return ", ".join(f"{k}={shape(v)}" for k, v in arguments.items())
+    if isinstance(arguments, list):
+        names = refs if isinstance(refs, list) else [str(refs)] * len(arguments)
+        return ", ".join(f"{n} {shape(t)}" for n, t in zip(names, arguments))
+    return f"{refs} {shape(arguments)}"
+
+
+def compile_model(graph: Graph, custom_objects: Optional[Mapping[str, Any]] = None) -> Any:
+    """Build the keras.Model of a resolved graph; compile it if the spec says how.
+
+    Raises:
+        SpecError: every node Keras refused, at its line, with the shapes involved.
+    """
+    compiler = _Compiler(custom_objects or {})
+    scope = keras.saving.custom_object_scope(compiler.custom_objects) if custom_objects else _null()
+    with scope:
+        inputs = []
+        for spec in graph.inputs:
+            try:
+                inputs.append(keras.Input(shape=spec.shape, dtype=spec.dtype, name=spec.name, **spec.options))
+            except Exception as error:  # noqa: BLE001
+                compiler.problems.append(spec.origin.problem(f"input '{spec.name}': Keras rejects it: {_keras_message(error)}", code="bad-input"))
+        if compiler.problems:
+            raise SpecError(compiler.problems)
+        try:
+            tensors, outputs = compiler.graph(graph, inputs)
+        except _Skip:
+            raise SpecError(compiler.problems) from None
+        if compiler.problems:
+            raise SpecError(compiler.problems)
+        model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=graph.name)
+        if graph.compile:
+            _compile(model, graph, compiler)
+        if graph.expect:
+            _check_expectations(model, tensors, graph, compiler)
+        if compiler.problems:
+            raise SpecError(compiler.problems)
+    return model
+
+
+def _compile(model: Any, graph: Graph, compiler: _Compiler) -> None:
+    origin = Origin(graph.source, ("compile",)) if graph.source else None
+    kwargs = {}
+    for key, value in (graph.compile or {}).items():
+        try:
+            kwargs[key] = compiler.value(value, key, origin, (key,))  # type: ignore[arg-type]
+        except _NodeError as error:
+            compiler.problems.append(origin.problem(f"compile: {error.message}", error.sub, key=error.key, hint=error.hint, code=error.code))  # type: ignore[union-attr]
+    if compiler.problems:
+        return
+    try:
+        model.compile(**kwargs)
+    except Exception as error:  # noqa: BLE001
+        compiler.problems.append(origin.problem(f"compile: Keras rejects it: {_keras_message(error)}", code="bad-compile"))  # type: ignore[union-attr]
+
+
+def _check_expectations(model: Any, tensors: Mapping[str, Any], graph: Graph, compiler: _Compiler) -> None:
+    source = graph.source
+    assert source is not None and graph.expect is not None
+    for key, actual_of in (("params", model.count_params), ("trainable_params", lambda: sum(int(w.numpy().size) for w in model.trainable_weights))):
+        expected = graph.expect.get(key)
+        if expected is not None and expected != actual_of():
+            compiler.problems.append(
+                source.problem(("expect", key), f"expect: the model has {actual_of():,} {key.replace('_', ' ')}, expected {expected:,}", hint="update 'expect' if the change is intended", code="expectation")
+            )
+    for name, expected in (graph.expect.get("shapes") or {}).items():
+        value = tensors.get(name)
+        if value is None or value is _FAILED or not hasattr(value, "shape"):
+            compiler.problems.append(source.problem(("expect", "shapes", name), f"expect: no node '{name}' with one output", hint=did_you_mean(name, tensors, "nodes"), key=True, code="expectation"))
+            continue
+        actual = list(value.shape)
+        if list(expected) != actual:
+            compiler.problems.append(
+                source.problem(("expect", "shapes", name), f"expect: node '{name}' has shape {actual}, expected {list(expected)}".replace("None", "null"), hint="update 'expect' if the change is intended", code="expectation")
+            )
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: Any) -> None:
+        return None
+

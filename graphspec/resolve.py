@@ -1,0 +1,420 @@
+"""Spec -> a concrete tree: params substituted, blocks instantiated, `repeat` counted.
+
+The result (`Graph` of `Node`s) holds only plain values, in build order, each with
+the place in the YAML it came from, so the compile stage never looks at the spec.
+A mistake inside a block is found once per instance; `resolve` reports it once per
+line of the block's definition, naming the instances where it happens.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Union
+
+from graphspec.errors import Problem, SpecError, did_you_mean
+from graphspec.graph import block_output_names, check_block_recursion, check_scope
+from graphspec.params import ParamError, Scope, substitute
+from graphspec.source import Limits, Path, SourceMap
+from graphspec.spec import BlockSpec, NodeSpec, Spec, owner
+
+Refs = Union[str, list[str], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a resolved value was written, and through which block instances it was reached."""
+
+    source: SourceMap
+    path: Path
+    instance: tuple[str, ...] = ()
+
+    def problem(self, message: str, sub: Path = (), *, key: bool = False, **kwargs: Any) -> Problem:
+        """A problem at ``path + sub``, its message naming the instance path."""
+        if self.instance:
+            message += f" (in {' > '.join(self.instance)})"
+        return self.source.problem(self.path + sub, message, key=key, **kwargs)
+
+    @property
+    def who(self) -> str:
+        """The node this origin belongs to, for messages: ``node 'h_1'``."""
+        return owner(self.path)
+
+
+@dataclass
+class Input:
+    """A top-level input, ready for ``keras.Input``."""
+
+    name: str
+    shape: tuple[Optional[int], ...]
+    dtype: Optional[str]
+    options: dict[str, Any]
+    origin: Origin
+
+
+@dataclass
+class Node:
+    """One node with concrete arguments; `body` holds a block node's instantiated graph."""
+
+    name: str
+    kind: str
+    target: str
+    args: dict[str, Any]
+    inputs: Refs
+    repeat: Optional[int]
+    origin: Origin
+    body: Optional["Graph"] = None
+
+    def layer_names(self) -> list[str]:
+        """The Keras names this node creates: ``name``, or ``name_1 ... name_N`` with repeat."""
+        if self.repeat is None:
+            return [self.name]
+        return [f"{self.name}_{i}" for i in range(1, self.repeat + 1)]
+
+
+@dataclass
+class Graph:
+    """A model (or a block instance's sub-model): inputs, nodes in build order, outputs."""
+
+    name: str
+    inputs: list[Input] = field(default_factory=list)
+    input_names: list[str] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    outputs: Union[list[str], dict[str, str]] = field(default_factory=list)
+    output_origin: Optional[Origin] = None
+    compile: Optional[dict[str, Any]] = None
+    expect: Optional[dict[str, Any]] = None
+    source: Optional[SourceMap] = None
+
+
+class _Collector:
+    """Problems found per block instance, merged per definition line."""
+
+    def __init__(self) -> None:
+        self.found: dict[Problem, list[tuple[str, ...]]] = defaultdict(list)
+        self.count = 0
+
+    def add(self, problem: Problem, instance: tuple[str, ...] = ()) -> None:
+        self.found[problem].append(instance)
+
+    def problems(self) -> list[Problem]:
+        merged = []
+        for problem, instances in self.found.items():
+            named = [" > ".join(i) for i in instances if i]
+            if named:
+                shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+                problem = Problem(**{**problem.__dict__, "message": f"{problem.message} (in {shown})"})
+            merged.append(problem)
+        return merged
+
+
+@dataclass
+class Structure:
+    """The graph checks of a spec: build order of every scope, errors and warnings."""
+
+    orders: dict[Path, list[str]] = field(default_factory=dict)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def check_structure(spec: Spec) -> Structure:
+    """Graph checks of the top level and of every block definition, each done once."""
+    result = Structure()
+    scopes = [(list(spec.inputs), spec.nodes, spec.outputs, ("nodes",), spec.source)]
+    scopes += [(b.inputs, b.nodes, b.outputs, b.path + ("nodes",), b.source) for b in spec.blocks.values()]
+    for inputs, nodes, outputs, base, source in scopes:
+        scope = check_scope(inputs, nodes, outputs, base, source, spec.blocks)
+        result.orders[base] = scope.order
+        result.errors += scope.problems
+        result.warnings += scope.warnings
+    result.errors += check_block_recursion(spec.blocks)
+    return result
+
+
+def resolve(
+    spec: Spec,
+    params: Optional[Mapping[str, Any]] = None,
+    limits: Optional[Limits] = None,
+    structure: Optional[Structure] = None,
+) -> Graph:
+    """Substitute params, instantiate blocks and count repeats.
+
+    Args:
+        spec: a validated spec (from `graphspec.load`).
+        params: overrides of the file's top-level params.
+        limits: bounds on the expanded size.
+        structure: the result of `check_structure`, when the caller has it already.
+
+    Raises:
+        SpecError: every problem found, blocks' ones merged per definition line.
+    """
+    collector = _Collector()
+    limits = limits or Limits()
+    source = spec.source
+    top_scope = _top_scope(spec, dict(params or {}), collector)
+    structure = structure or check_structure(spec)
+    if structure.errors:
+        raise SpecError(structure.errors)
+    resolver = _Resolver(spec, collector, limits, structure.orders)
+    graph = Graph(name=spec.name or "model", source=source)
+    for name, input_spec in spec.inputs.items():
+        graph.inputs.append(resolver.input(name, input_spec.model_dump(exclude_none=True), top_scope))
+    graph.input_names = list(spec.inputs)
+    graph.nodes = resolver.nodes(spec.nodes, ("nodes",), source, top_scope, ())
+    graph.outputs = spec.outputs
+    graph.output_origin = Origin(source, ("outputs",))
+    if spec.compile is not None:
+        graph.compile = resolver.values(spec.compile.model_dump(exclude_none=True), Origin(source, ("compile",)), top_scope)
+    if spec.expect is not None:
+        graph.expect = resolver.values(spec.expect.model_dump(exclude_none=True), Origin(source, ("expect",)), top_scope)
+    problems = collector.problems()
+    if problems:
+        raise SpecError(problems)
+    return graph
+
+
+def _top_scope(spec: Spec, overrides: dict[str, Any], collector: _Collector) -> Scope:
+    source = spec.source
+    for name in overrides:
+        if name not in spec.params:
+            collector.add(
+                source.problem(
+                    ("params",),
+                    f"param override '{name}' matches no param of this spec",
+                    hint=did_you_mean(name, spec.params, "params") or "declare it under 'params'",
+                    code="unknown-param",
+                )
+            )
+    values: dict[str, Any] = {}
+    scope = Scope(values)
+    for name, raw in spec.params.items():
+        try:
+            values[name] = overrides[name] if name in overrides else substitute(raw, scope)
+        except ParamError as error:
+            collector.add(source.problem(("params", name) + error.path, f"param '{name}': {error.message}", hint=error.hint, code=error.code))
+    return scope
+
+
+class _Resolver:
+    def __init__(self, spec: Spec, collector: _Collector, limits: Limits, orders: dict[Path, list[str]]) -> None:
+        self.spec = spec
+        self.collector = collector
+        self.limits = limits
+        self.orders = orders
+        self.count = 0
+
+    def values(self, raw: Any, origin: Origin, scope: Scope) -> Any:
+        """`raw` with params substituted; problems recorded at the offending value."""
+        try:
+            return substitute(raw, scope)
+        except ParamError as error:
+            self.collector.add(
+                origin.source.problem(origin.path + error.path, f"{origin.who}: {error.message}", hint=error.hint, code=error.code),
+                origin.instance,
+            )
+            return None
+
+    def input(self, name: str, raw: dict[str, Any], scope: Scope) -> Input:
+        origin = Origin(self.spec.source, ("inputs", name))
+        values = self.values(raw, origin, scope) or {}
+        shape = values.pop("shape", [])
+        if not isinstance(shape, list) or not all(d is None or (type(d) is int and d > 0) for d in shape):
+            self.collector.add(
+                origin.problem(
+                    f"input '{name}': shape must be a list of positive integers or null (any size), found {shape!r}",
+                    ("shape",),
+                    hint="write e.g. 'shape: [28, 28, 1]'; the batch dimension is left out",
+                    code="bad-shape",
+                )
+            )
+            shape = []
+        dtype = values.pop("dtype", None)
+        for option in ("sparse", "ragged"):
+            if option in values and not isinstance(values[option], bool):
+                self.collector.add(origin.problem(f"input '{name}': {option} must be true or false", (option,), code="wrong-type"))
+        if "batch_size" in values and not (type(values["batch_size"]) is int and values["batch_size"] > 0):
+            self.collector.add(origin.problem(f"input '{name}': batch_size must be a positive integer", ("batch_size",), code="wrong-type"))
+        return Input(name, tuple(shape), dtype, values, origin)
+
+    def nodes(
+        self,
+        specs: Mapping[str, NodeSpec],
+        base: Path,
+        source: SourceMap,
+        scope: Scope,
+        instance: tuple[str, ...],
+    ) -> list[Node]:
+        resolved = []
+        taken: dict[str, str] = {name: name for name in specs}
+        for name in self.orders[base]:
+            node = self.node(name, specs[name], base, source, scope, instance)
+            if node is None:
+                continue
+            for layer_name in node.layer_names():
+                if layer_name != name and layer_name in taken:
+                    self.collector.add(
+                        node.origin.problem(
+                            f"{node.origin.who}: repeat names its copies {layer_name!r}, which is also the name of node '{taken[layer_name]}'",
+                            ("repeat",),
+                            key=True,
+                            hint="rename one of them",
+                            code="duplicate-name",
+                        ),
+                        instance,
+                    )
+                taken[layer_name] = name
+            resolved.append(node)
+        return resolved
+
+    def node(self, name: str, spec: NodeSpec, base: Path, source: SourceMap, scope: Scope, instance: tuple[str, ...]) -> Optional[Node]:
+        origin = Origin(source, base + (name,), instance)
+        self.count += 1
+        if self.count > self.limits.max_nodes:
+            if self.count == self.limits.max_nodes + 1:
+                self.collector.add(
+                    origin.problem(
+                        f"the model expands to more than {self.limits.max_nodes:,} nodes",
+                        hint="raise graphspec.Limits(max_nodes=...) if the spec is trusted",
+                        code="limit",
+                    )
+                )
+            return None
+        repeat = self.repeat(spec, origin, scope)
+        args = {}
+        for key, raw in spec.args.items():
+            args[key] = self.values(raw, Origin(source, origin.path + (key,), instance), scope)
+        node = Node(name, spec.kind, spec.target, args, spec.from_, repeat, origin)
+        if spec.kind == "block":
+            node.body = self.block(node, spec, scope, instance)
+        return node
+
+    def repeat(self, spec: NodeSpec, origin: Origin, scope: Scope) -> Optional[int]:
+        if spec.repeat is None:
+            return None
+        count = self.values(spec.repeat, Origin(origin.source, origin.path + ("repeat",), origin.instance), scope)
+        if count is None:
+            return None
+        if type(count) is not int or count < 1:
+            self.collector.add(
+                origin.problem(
+                    f"{origin.who}: repeat must be a positive integer, found {count!r}",
+                    ("repeat",),
+                    hint="write 'repeat: 3' for three copies, or remove 'repeat' for one",
+                    code="repeat",
+                ),
+                origin.instance,
+            )
+            return None
+        if isinstance(spec.from_, (list, dict)) and len(spec.from_) != 1:
+            self.collector.add(
+                origin.problem(
+                    f"{origin.who}: repeat chains copies output to input, so the node takes one input, found {len(spec.from_)}",
+                    ("repeat",),
+                    key=True,
+                    hint="merge the inputs first, e.g. {merge: concatenate, from: [...]}, and repeat the node after it",
+                    code="repeat",
+                ),
+                origin.instance,
+            )
+            return None
+        return count
+
+    def block(self, node: Node, spec: NodeSpec, caller: Scope, instance: tuple[str, ...]) -> Optional[Graph]:
+        origin = node.origin
+        block = self.spec.blocks.get(spec.target)
+        if block is None:
+            self.collector.add(
+                origin.problem(
+                    f"{origin.who}: unknown block '{spec.target}'",
+                    ("block",),
+                    hint=did_you_mean(spec.target, self.spec.blocks, "blocks") or "define it under 'blocks' or import a block library",
+                    code="unknown-block",
+                ),
+                instance,
+            )
+            return None
+        self._check_block_inputs(node, block)
+        values: dict[str, Any] = {}
+        inner = Scope(values, parent=_root(caller))
+        for param, default in block.params.items():
+            if param in node.args:
+                values[param] = node.args[param]
+            elif default is None:
+                self.collector.add(
+                    origin.problem(
+                        f"{origin.who}: block '{spec.target}' needs param '{param}'",
+                        hint=f"add '{param}: ...' to the node; the block gives it no default",
+                        code="missing-param",
+                    ),
+                    instance,
+                )
+            else:
+                values[param] = self.values(default, Origin(block.source, block.path + ("params", param), instance), inner)
+        for arg in node.args:
+            if arg not in block.params:
+                self.collector.add(
+                    origin.problem(
+                        f"{origin.who}: block '{spec.target}' has no param '{arg}'",
+                        (arg,),
+                        key=True,
+                        hint=did_you_mean(arg, block.params, "params") or f"block '{spec.target}' takes no params",
+                        code="unknown-param",
+                    ),
+                    instance,
+                )
+        inner_instance = instance + (node.name,)
+        body = Graph(name=node.name, input_names=list(block.inputs), outputs=block.outputs, source=block.source)
+        body.output_origin = Origin(block.source, block.path + ("outputs",), inner_instance)
+        body.nodes = self.nodes(block.nodes, block.path + ("nodes",), block.source, inner, inner_instance)
+        return body
+
+    def _check_block_inputs(self, node: Node, block: BlockSpec) -> None:
+        origin, refs = node.origin, node.inputs
+        expected = block.inputs
+        if isinstance(refs, dict):
+            for key in refs:
+                if key not in expected:
+                    self.collector.add(
+                        origin.problem(
+                            f"{origin.who}: block '{node.target}' has no input '{key}'",
+                            ("from", key),
+                            key=True,
+                            hint=did_you_mean(str(key), expected, "inputs"),
+                            code="block-inputs",
+                        ),
+                        origin.instance,
+                    )
+            missing = [name for name in expected if name not in refs]
+            if missing:
+                self.collector.add(
+                    origin.problem(
+                        f"{origin.who}: block '{node.target}' also needs input(s) " + ", ".join(f"'{m}'" for m in missing),
+                        ("from",),
+                        hint="map every block input to a ref",
+                        code="block-inputs",
+                    ),
+                    origin.instance,
+                )
+            return
+        count = len(refs) if isinstance(refs, list) else 1
+        if count != len(expected):
+            self.collector.add(
+                origin.problem(
+                    f"{origin.who}: block '{node.target}' takes {len(expected)} input(s) ({', '.join(expected)}), found {count}",
+                    ("from",),
+                    hint="list one ref per block input, in order, or map them by name",
+                    code="block-inputs",
+                ),
+                origin.instance,
+            )
+
+
+def _root(scope: Scope) -> Scope:
+    while scope.parent is not None:
+        scope = scope.parent
+    return scope
+
+
+def output_names(graph: Graph) -> list[str]:
+    """Names by which refs reach the outputs of a block instance."""
+    return block_output_names(BlockSpec.model_construct(inputs=[], nodes={}, outputs=graph.outputs))

@@ -1,0 +1,479 @@
+"""The Pydantic models of the graphspec language, version 1, and their checks.
+
+Values that may hold params (``$hidden``, ``$(2 * base)``) are kept raw here; the
+resolve stage substitutes them. Pydantic checks the document's structure; the few
+rules Pydantic cannot say well (exactly one kind key, the forms of ``from``) are
+checked in `check_nodes` so that each gets a message that says how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from graphspec.errors import Problem, did_you_mean
+from graphspec.source import Path, SourceMap
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
+KINDS = ("type", "merge", "share", "block")
+MERGES = ("concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "dot")
+TWO_INPUT_MERGES = ("subtract", "dot")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+class InputSpec(_Strict):
+    """An input node: ``{shape: [28, 28, 1], dtype: float32}`` (batch dimension excluded)."""
+
+    shape: Union[list[Any], str]
+    dtype: Optional[str] = None
+    batch_size: Any = None
+    sparse: Any = None
+    ragged: Any = None
+
+
+class NodeSpec(BaseModel):
+    """A layer, merge, share or block node; every other key is an argument."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    type: Optional[str] = None
+    merge: Optional[str] = None
+    share: Optional[str] = None
+    block: Optional[str] = None
+    from_: Any = Field(default=None, alias="from")
+    repeat: Any = None
+
+    @property
+    def kind(self) -> str:
+        """``layer``, ``merge``, ``share`` or ``block``."""
+        for key in KINDS:
+            if getattr(self, key) is not None:
+                return "layer" if key == "type" else key
+        return "layer"
+
+    @property
+    def target(self) -> str:
+        """The layer type, merge operation, shared node or block name."""
+        return next((getattr(self, k) for k in KINDS if getattr(self, k) is not None), "")
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The constructor arguments (or block params), as written."""
+        return dict(self.model_extra or {})
+
+    def refs(self) -> list[tuple[str, Path]]:
+        """Each ref in ``from`` with its path below the node (``("from", 1)``)."""
+        value = self.from_
+        if isinstance(value, str):
+            return [(value, ("from",))]
+        if isinstance(value, list):
+            return [(v, ("from", i)) for i, v in enumerate(value) if isinstance(v, str)]
+        if isinstance(value, dict):
+            found = []
+            for key, item in value.items():
+                if isinstance(item, str):
+                    found.append((item, ("from", key)))
+                elif isinstance(item, list):  # e.g. an RNN's initial_state: [h, c]
+                    found += [(v, ("from", key, i)) for i, v in enumerate(item) if isinstance(v, str)]
+            return found
+        return []
+
+
+Outputs = Union[list[str], dict[str, str]]
+
+
+class BlockSpec(_Strict):
+    """A reusable sub-graph with its own params; each use becomes a nested keras.Model."""
+
+    params: dict[str, Any] = Field(default_factory=dict)
+    inputs: list[str]
+    nodes: dict[str, NodeSpec]
+    outputs: Outputs
+    _source: SourceMap = PrivateAttr()
+    _path: Path = PrivateAttr(default=())
+
+    @property
+    def source(self) -> SourceMap:
+        """The source map of the file this block was defined in."""
+        return self._source
+
+    @property
+    def path(self) -> Path:
+        """Where this block sits in its file: ``("blocks", name)``."""
+        return self._path
+
+
+class CompileSpec(_Strict):
+    """Arguments of ``model.compile``; objects may be written as ``{type: ...}`` mappings."""
+
+    optimizer: Any = None
+    loss: Any = None
+    metrics: Any = None
+    loss_weights: Any = None
+    weighted_metrics: Any = None
+    run_eagerly: Optional[bool] = None
+    steps_per_execution: Any = None
+    jit_compile: Any = None
+    auto_scale_loss: Optional[bool] = None
+
+
+class ExpectSpec(_Strict):
+    """Facts about the built model, checked by `build`: parameter count, shapes."""
+
+    params: Any = None
+    trainable_params: Any = None
+    shapes: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+class Spec(_Strict):
+    """A whole graphspec file, validated, with params not yet substituted.
+
+    Obtain one with `graphspec.load` or `graphspec.loads`; pass it to `graphspec.build`.
+    """
+
+    graphspec: Literal[1] = 1
+    name: Optional[str] = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    imports: list[str] = Field(default_factory=list)
+    inputs: dict[str, InputSpec]
+    nodes: dict[str, NodeSpec]
+    outputs: Outputs
+    blocks: dict[str, BlockSpec] = Field(default_factory=dict)
+    compile: Optional[CompileSpec] = None
+    expect: Optional[ExpectSpec] = None
+    _source: SourceMap = PrivateAttr()
+    _warnings: list[Problem] = PrivateAttr(default_factory=list)
+
+    @property
+    def source(self) -> SourceMap:
+        """The source map of the file: where each value came from."""
+        return self._source
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Warnings found while loading (unused nodes), in file order."""
+        return self._warnings
+
+
+def validate_document(data: dict[str, Any], source: SourceMap) -> tuple[Spec | None, list[Problem]]:
+    """Plain data -> `Spec`, or the problems that stop it, each located in the YAML."""
+    problems = _check_names(data, source)
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as error:
+        problems += [_translate(e, data, source) for e in error.errors()]
+        return None, problems
+    spec._source = source
+    for name, block in spec.blocks.items():
+        block._source = source
+        block._path = ("blocks", name)
+    problems += check_nodes(spec.nodes, ("nodes",), source)
+    for name, block in spec.blocks.items():
+        problems += check_nodes(block.nodes, ("blocks", name, "nodes"), source)
+    return spec, problems
+
+
+def owner(path: Path) -> str:
+    """Names what a path belongs to, for messages: ``node 'h_1'``, ``block 'res', node 'a'``."""
+    if len(path) >= 4 and path[0] == "blocks" and path[2] == "nodes":
+        return f"block '{path[1]}', node '{path[3]}'"
+    if len(path) >= 2 and path[0] in ("nodes", "inputs", "blocks", "params"):
+        return f"{ {'nodes': 'node', 'inputs': 'input', 'blocks': 'block', 'params': 'param'}[path[0]]} '{path[1]}'"
+    if path:
+        return f"'{path[0]}'"
+    return "the spec"
+
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "": tuple(Spec.model_fields),
+    "inputs": tuple(InputSpec.model_fields),
+    "blocks": tuple(BlockSpec.model_fields),
+    "compile": tuple(CompileSpec.model_fields),
+    "expect": tuple(ExpectSpec.model_fields),
+}
+
+
+def _section(path: Path) -> str:
+    if not path:
+        return ""
+    if path[0] in ("inputs", "blocks") and len(path) == 2:
+        return str(path[0])
+    if path[0] in ("compile", "expect") and len(path) == 1:
+        return str(path[0])
+    return "?"
+
+
+def _translate(error: Any, data: Any, source: SourceMap) -> Problem:
+    """One Pydantic error -> a located Problem with a message a user can act on."""
+    loc: Path = tuple(p for p in error["loc"] if p not in ("[key]",))
+    loc = _strip_union_branches(loc, data)
+    kind = error["type"]
+    where = owner(loc)
+    if kind == "extra_forbidden":
+        parent, key = loc[:-1], str(loc[-1])
+        section = _section(parent)
+        allowed = _FIELDS.get(section, ())
+        what = "top-level key" if not parent else "key"
+        hint = did_you_mean(key, allowed, "keys") if allowed else None
+        owner_text = "" if not parent else f"{owner(parent)}: "
+        return source.problem(loc, f"{owner_text}unknown {what} '{key}'", key=True, hint=hint, code="unknown-key")
+    if kind == "missing":
+        parent, key = loc[:-1], str(loc[-1])
+        owner_text = "the spec" if not parent else owner(parent)
+        return source.problem(
+            parent, f"{owner_text} has no '{key}'", hint=f"add '{key}:'", code="missing-key"
+        )
+    if kind == "literal_error" and loc == ("graphspec",):
+        return source.problem(
+            loc, "unsupported language version; this graphspec reads version 1", hint="write 'graphspec: 1'", code="version"
+        )
+    found = _describe(_get(data, loc))
+    return source.problem(loc, f"{where}: {_field_text(loc)}{error['msg'].lower()}, found {found}", code="wrong-type")
+
+
+def _field_text(loc: Path) -> str:
+    rest = loc[2:] if len(loc) > 2 and loc[0] in ("nodes", "inputs", "blocks", "params") else loc[1:]
+    if len(loc) >= 4 and loc[0] == "blocks" and loc[2] == "nodes":
+        rest = loc[4:]
+    return ("".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest).lstrip(".") + ": ") if rest else ""
+
+
+def _strip_union_branches(loc: Path, data: Any) -> Path:
+    """Pydantic adds union branches (``list[str]``) to locations; keep the document's keys."""
+    out: list[Any] = []
+    cursor = data
+    for part in loc:
+        if isinstance(cursor, dict) and part in cursor:
+            cursor = cursor[part]
+        elif isinstance(cursor, list) and isinstance(part, int) and part < len(cursor):
+            cursor = cursor[part]
+        elif isinstance(part, str) and (part in _BRANCHES or "[" in part):
+            continue
+        else:
+            cursor = None
+        out.append(part)
+    return tuple(out)
+
+
+_BRANCHES = {"str", "int", "float", "bool", "list", "dict", "function-after", "function-before"}
+
+
+def _get(data: Any, path: Path) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return repr(value)
+
+
+def _check_names(data: dict[str, Any], source: SourceMap) -> list[Problem]:
+    """Names of inputs, nodes, blocks, params, outputs: identifiers; inputs and nodes distinct."""
+    problems = []
+    sections: list[Path] = [("inputs",), ("nodes",), ("blocks",), ("params",)]
+    outputs = data.get("outputs")
+    if isinstance(outputs, dict):
+        sections.append(("outputs",))
+    blocks = data.get("blocks")
+    if isinstance(blocks, dict):
+        for block_name, block in blocks.items():
+            if isinstance(block, dict):
+                sections += [("blocks", block_name, "nodes"), ("blocks", block_name, "params")]
+                if isinstance(block.get("outputs"), dict):
+                    sections.append(("blocks", block_name, "outputs"))
+    for section in sections:
+        table = _get(data, section)
+        if not isinstance(table, dict):
+            continue
+        for name in table:
+            if not NAME.match(str(name)):
+                what = {"inputs": "input", "nodes": "node", "blocks": "block", "params": "param", "outputs": "output"}[str(section[-1])]
+                problems.append(
+                    source.problem(
+                        section + (name,),
+                        f"'{name}' is not a valid {what} name",
+                        key=True,
+                        hint="names are letters, digits and '_', not starting with a digit",
+                        code="bad-name",
+                    )
+                )
+    inputs, nodes = data.get("inputs"), data.get("nodes")
+    if isinstance(inputs, dict) and isinstance(nodes, dict):
+        for name in inputs.keys() & nodes.keys():
+            problems.append(
+                source.problem(
+                    ("nodes", name),
+                    f"node '{name}' has the same name as an input",
+                    key=True,
+                    hint="rename the node or the input",
+                    code="duplicate-name",
+                )
+            )
+    return problems
+
+
+def check_nodes(nodes: dict[str, NodeSpec], base: Path, source: SourceMap) -> list[Problem]:
+    """The per-node rules: one kind key, valid merge, `from` forms, share takes no arguments."""
+    problems: list[Problem] = []
+    for name, node in nodes.items():
+        path = base + (name,)
+        who = owner(path)
+        kinds = [k for k in KINDS if getattr(node, k) is not None]
+        if not kinds:
+            problems.append(
+                source.problem(
+                    path,
+                    f"{who} has none of 'type', 'merge', 'share', 'block'",
+                    hint="add one, e.g. 'type: Dense' for a layer or 'merge: concatenate'",
+                    code="node-kind",
+                )
+            )
+            continue
+        if len(kinds) > 1:
+            problems.append(
+                source.problem(
+                    path + (kinds[1],),
+                    f"{who} has both '{kinds[0]}' and '{kinds[1]}'",
+                    key=True,
+                    hint="a node is exactly one of a layer (type), merge, share or block; split it in two nodes",
+                    code="node-kind",
+                )
+            )
+            continue
+        problems += _check_from(node, path, source)
+        if "name" in node.args and node.kind in ("layer", "merge"):
+            problems.append(
+                source.problem(
+                    path + ("name",),
+                    f"{who}: 'name' is not an argument; the node's name is the layer's name",
+                    key=True,
+                    hint="remove 'name' or rename the node",
+                    code="unknown-argument",
+                )
+            )
+        if node.kind == "merge":
+            problems += _check_merge(node, path, source)
+        if node.kind == "share" and node.args:
+            extra = next(iter(node.args))
+            problems.append(
+                source.problem(
+                    path + (extra,),
+                    f"{who}: a share node takes no arguments, found '{extra}'",
+                    key=True,
+                    hint=f"the arguments are those of node '{node.share}'; remove '{extra}'",
+                    code="share-arguments",
+                )
+            )
+        if node.repeat is not None and node.kind in ("merge", "share"):
+            problems.append(
+                source.problem(
+                    path + ("repeat",),
+                    f"{who}: 'repeat' applies to layer and block nodes, not to a {node.kind}",
+                    key=True,
+                    hint="remove 'repeat'",
+                    code="repeat",
+                )
+            )
+    return problems
+
+
+def _check_from(node: NodeSpec, path: Path, source: SourceMap) -> list[Problem]:
+    who = owner(path)
+    value = node.from_
+    if value is None:
+        return [
+            source.problem(
+                path,
+                f"{who} has no 'from'",
+                hint="say which inputs or nodes feed it, e.g. 'from: x'",
+                code="missing-key",
+            )
+        ]
+    if isinstance(value, list) and not value:
+        return [source.problem(path + ("from",), f"{who}: 'from' is an empty list", hint="list at least one ref", code="bad-ref")]
+    if isinstance(value, dict) and not value:
+        return [source.problem(path + ("from",), f"{who}: 'from' is an empty mapping", hint="map argument names to refs", code="bad-ref")]
+    if not isinstance(value, (str, list, dict)):
+        return [
+            source.problem(
+                path + ("from",),
+                f"{who}: 'from' must be a ref, a list of refs or a mapping of refs, found {_describe(value)}",
+                code="bad-ref",
+            )
+        ]
+    if isinstance(value, str):
+        items: list[tuple[Any, Path]] = [(value, ("from",))]
+    elif isinstance(value, list):
+        items = [(v, ("from", i)) for i, v in enumerate(value)]
+    else:
+        items = []
+        for key, item in value.items():
+            if isinstance(item, list) and item:
+                items += [(v, ("from", key, i)) for i, v in enumerate(item)]
+            else:
+                items.append((item, ("from", key)))
+    problems = []
+    for ref, sub in items:
+        if not isinstance(ref, str) or not REF.match(ref):
+            problems.append(
+                source.problem(
+                    path + sub,
+                    f"{who}: {_describe(ref)} is not a ref",
+                    hint="a ref is a node or input name, or 'name.k' for one output of a node",
+                    code="bad-ref",
+                )
+            )
+    return problems
+
+
+def _check_merge(node: NodeSpec, path: Path, source: SourceMap) -> list[Problem]:
+    who = owner(path)
+    if node.merge not in MERGES:
+        return [
+            source.problem(
+                path + ("merge",),
+                f"{who}: unknown merge '{node.merge}'",
+                hint=did_you_mean(str(node.merge), MERGES, "merges"),
+                code="unknown-merge",
+            )
+        ]
+    count = len(node.from_) if isinstance(node.from_, list) else 1
+    if isinstance(node.from_, dict):
+        return [source.problem(path + ("from",), f"{who}: a merge takes a list of refs in 'from', not a mapping", code="merge-inputs")]
+    if node.merge in TWO_INPUT_MERGES and count != 2:
+        return [
+            source.problem(
+                path + ("from",),
+                f"{who}: '{node.merge}' takes exactly two inputs, found {count}",
+                hint="list two refs in 'from'",
+                code="merge-inputs",
+            )
+        ]
+    if count < 2:
+        return [
+            source.problem(
+                path + ("from",),
+                f"{who}: a merge needs at least two inputs, found {count}",
+                hint=f"list two or more refs: 'from: [a, b]'; to pass one tensor on, use a layer node",
+                code="merge-inputs",
+            )
+        ]
+    return []
