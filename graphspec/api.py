@@ -59,13 +59,14 @@ def loads(
     if base_dir is None:
         base_dir = FilePath(file).parent if file != "<string>" else FilePath.cwd()
     problems += add_imports(spec, FilePath(base_dir), limits, allow_imports_outside, (FilePath(file).resolve(),) if file != "<string>" else ())
+    structure = check_structure(spec)
+    spec._warnings = structure.warnings
+    try:
+        resolve(spec, params, limits, structure)
+    except SpecError as error:
+        problems += error.problems
     if problems:
         raise SpecError(problems)
-    structure = check_structure(spec)
-    if structure.errors:
-        raise SpecError(structure.errors)
-    spec._warnings = structure.warnings
-    resolve(spec, params, limits, structure)
     return spec
 
 

@@ -74,7 +74,11 @@ def lookup(name: str, kinds: Sequence[str], custom_objects: Mapping[str, Any]) -
         LookupError: with the message and hint for the user.
     """
     if name in REFUSED:
-        raise LookupError(f"'{name}' is refused: it {REFUSED[name]}", "a spec never runs code; write a custom layer and pass it in custom_objects")
+        raise LookupError(
+            f"'{name}' is refused: it {REFUSED[name]}",
+            "a spec never runs code; write a custom layer and pass it in custom_objects",
+            "refused",
+        )
     if name in custom_objects:
         return custom_objects[name]
     if name.isidentifier() and not name.startswith("_"):
@@ -93,7 +97,7 @@ def lookup(name: str, kinds: Sequence[str], custom_objects: Mapping[str, Any]) -
     hint = did_you_mean(name, known, what)
     if kinds == ["layers"]:
         hint = (hint + " " if hint else "") + "(a custom layer must be passed in custom_objects= or registered with Keras)"
-    raise LookupError(f"unknown {what[:-1] if len(kinds) == 1 else 'Keras object'} type '{name}'", hint)
+    raise LookupError(f"unknown {what[:-1] if len(kinds) == 1 else 'Keras object'} type '{name}'", hint, "unknown-type")
 
 
 def constructor_arguments(cls: type) -> Optional[set[str]]:
@@ -131,14 +135,16 @@ class _Compiler:
         if not isinstance(value, dict):
             return value
         if "type" not in value:
-            return {k: self.value(v, k if argument in ("loss", "metrics", "weighted_metrics") else argument, origin, sub + (k,)) for k, v in value.items()}
+            # A mapping by output name keeps its compile key's namespace (loss, metrics).
+            keep = argument in ("loss", "metrics", "weighted_metrics", "loss_weights")
+            return {k: self.value(v, argument if keep else k, origin, sub + (k,)) for k, v in value.items()}
         type_name = value["type"]
         if not isinstance(type_name, str):
             raise _NodeError(f"'type' must name a Keras class, found {type_name!r}", sub + ("type",))
         try:
             cls = lookup(type_name, namespaces_for(argument), self.custom_objects)
         except LookupError as error:
-            raise _NodeError(error.args[0], sub + ("type",), error.args[1]) from None
+            raise _NodeError(error.args[0], sub + ("type",), error.args[1], code=error.args[2]) from None
         kwargs = {k: self.value(v, k, origin, sub + (k,)) for k, v in value.items() if k != "type"}
         self.check_arguments(cls, kwargs, sub, type_name)
         try:
@@ -244,7 +250,7 @@ class _Compiler:
             try:
                 cls = lookup(node.target, ["layers"], self.custom_objects)
             except LookupError as error:
-                raise _NodeError(error.args[0], ("type",), error.args[1], code="unknown-type") from None
+                raise _NodeError(error.args[0], ("type",), error.args[1], code=error.args[2]) from None
             if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
                 raise _NodeError(f"'{node.target}' is not a Keras layer class", ("type",), code="unknown-type")
             type_name = node.target
@@ -256,9 +262,11 @@ class _Compiler:
             try:
                 chain.append(cls(**kwargs, name=name))
             except Exception as error:  # noqa: BLE001 - any Keras complaint is a spec problem
+                message = _keras_message(error)
+                culprit = next((k for k in kwargs if f"`{k}`" in message or f"{k}=" in message), None)
                 raise _NodeError(
-                    f"Keras rejects the arguments of {type_name}: {_keras_message(error)}",
-                    ("type",) if node.kind == "layer" else ("merge",),
+                    f"Keras rejects the arguments of {type_name}: {message}",
+                    (culprit,) if culprit else (("type",) if node.kind == "layer" else ("merge",)),
                     "check the arguments against the Keras documentation of " + type_name,
                     code="bad-argument",
                 ) from None

@@ -153,8 +153,8 @@ def resolve(
     source = spec.source
     top_scope = _top_scope(spec, dict(params or {}), collector)
     structure = structure or check_structure(spec)
-    if structure.errors:
-        raise SpecError(structure.errors)
+    for problem in structure.errors:
+        collector.add(problem)
     resolver = _Resolver(spec, collector, limits, structure.orders)
     graph = Graph(name=spec.name or "model", source=source)
     for name, input_spec in spec.inputs.items():
@@ -246,7 +246,7 @@ class _Resolver:
     ) -> list[Node]:
         resolved = []
         taken: dict[str, str] = {name: name for name in specs}
-        for name in self.orders[base]:
+        for name in self.orders.get(base) or list(specs):  # file order when the scope has errors
             node = self.node(name, specs[name], base, source, scope, instance)
             if node is None:
                 continue

@@ -167,8 +167,12 @@ def validate_document(data: dict[str, Any], source: SourceMap) -> tuple[Spec | N
     try:
         spec = Spec.model_validate(data)
     except ValidationError as error:
-        problems += [_translate(e, data, source) for e in error.errors()]
-        return None, problems
+        errors = error.errors()
+        problems += [_translate(e, data, source) for e in errors]
+        if any(e["type"] != "extra_forbidden" for e in errors):
+            return None, problems
+        # Only unknown keys: drop them and go on, so that the other checks report too.
+        spec = Spec.model_validate(_without(data, [tuple(e["loc"]) for e in errors]))
     spec._source = source
     for name, block in spec.blocks.items():
         block._source = source
@@ -177,6 +181,16 @@ def validate_document(data: dict[str, Any], source: SourceMap) -> tuple[Spec | N
     for name, block in spec.blocks.items():
         problems += check_nodes(block.nodes, ("blocks", name, "nodes"), source)
     return spec, problems
+
+
+def _without(data: Any, paths: list[Path]) -> Any:
+    """A copy of `data` without the entries at `paths`."""
+    if not paths:
+        return data
+    if isinstance(data, dict):
+        drop = {p[0] for p in paths if len(p) == 1}
+        return {k: _without(v, [p[1:] for p in paths if len(p) > 1 and p[0] == k]) for k, v in data.items() if k not in drop}
+    return data
 
 
 def owner(path: Path) -> str:
