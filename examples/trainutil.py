@@ -57,12 +57,20 @@ def make_timer():
 
 
 def steady_mean(times: list[float]) -> float:
-    """Mean seconds per epoch, leaving out the first (it includes tracing/compiling) when
-    there are more; the median when there are several, to resist a noisy neighbour."""
+    """Seconds per epoch: the first epoch (which includes tracing and compiling) left out
+    when there are more; the median of the rest (mean of one or two), which a busy
+    neighbour on the machine disturbs less than a mean."""
     if not times:
         return float("nan")
     steady = times[1:] if len(times) > 1 else times
     return statistics.median(steady) if len(steady) >= 3 else statistics.fmean(steady)
+
+
+def timing_note(epochs: int) -> str:
+    if epochs > 1:
+        return ("s/epoch: training time only, the median over epochs 2..N "
+                "(the first includes tracing and compiling)")
+    return "s/epoch: training time only, of the one epoch run (it includes tracing and compiling)"
 
 
 def format_table(headers: list[str], rows: list[list]) -> str:

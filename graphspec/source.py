@@ -288,6 +288,21 @@ def parse_yaml(text: str, file: str = "<string>", limits: Limits | None = None) 
         raise SpecError(
             [Problem("the file is empty", file=file, line=1, column=1, hint="a spec needs at least 'inputs', 'nodes' and 'outputs'", code="not-a-mapping")]
         )
+    size = _expanded_size(root, {})
+    if size > limits.max_values:
+        raise SpecError(
+            [
+                Problem(
+                    f"the document expands to {size:,} values, more than the limit of {limits.max_values:,} "
+                    "(aliases of aliases?)",
+                    file=file,
+                    line=1,
+                    column=1,
+                    hint="raise graphspec.Limits(max_values=...) if the file is trusted",
+                    code="limit",
+                )
+            ]
+        )
     converter = _Converter(source, limits)
     try:
         data = converter.convert(root, (), 0)
@@ -317,6 +332,22 @@ def parse_yaml(text: str, file: str = "<string>", limits: Limits | None = None) 
             ]
         )
     return Document(data, source)
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values `node` becomes once aliases are expanded; shared nodes counted once each."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = 1  # a recursive alias counts once instead of looping
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(item, memo) for item in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        size = 1
+    memo[id(node)] = size
+    return size
 
 
 def _kind(value: Any) -> str:

@@ -132,7 +132,7 @@ def main(argv=None) -> int:
                                  verbose=0 if args.quiet else 1))
     print("\nFashion-MNIST test accuracy, ours beside the dataset README's benchmark table")
     print(table(results))
-    print("s/epoch: training only, median after the first epoch (which includes tracing)")
+    print(trainutil.timing_note(max(r["epochs"] for r in results)))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -86,6 +86,7 @@ def plot_curves(results, path: str, title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for i, r in enumerate(results):
@@ -98,8 +99,9 @@ def plot_curves(results, path: str, title: str) -> None:
             if "val_" + key in h:
                 ax.plot(epochs, h["val_" + key], "--s", color=color, ms=3,
                         label=f"{r['model']} test")
-    for ax, label in zip(axes, ("loss (MSE)", "accuracy")):
+    for ax, label in zip(axes, ("loss (the specs' compile loss: MSE)", "accuracy")):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -125,7 +127,7 @@ def main(argv=None) -> int:
         [[r["model"], r["parameters"], r["epochs"], r["s_per_epoch"], r["test_accuracy"]]
          for r in results],
     ))
-    print("s/epoch: training only, median after the first epoch (which includes tracing)")
+    print(trainutil.timing_note(max(r["epochs"] for r in results)))
     if args.plot:
         plot_curves(results, args.plot, f"tutorial models on {args.dataset}, batch "
                                         f"{args.batch_size}")
