@@ -16,7 +16,7 @@ import keras
 
 from graphspec.errors import Problem, SpecError, did_you_mean
 from graphspec.graph import split_ref
-from graphspec.resolve import Graph, Node, Origin, output_names
+from graphspec.resolve import Collector, Graph, Node, Origin, output_names
 
 MERGE_LAYERS = {
     "concatenate": "Concatenate",
@@ -124,7 +124,15 @@ def constructor_arguments(cls: type) -> Optional[set[str]]:
 class _Compiler:
     def __init__(self, custom_objects: Mapping[str, Any]) -> None:
         self.custom_objects = dict(custom_objects)
-        self.problems: list[Problem] = []
+        self.collector = Collector()
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Problems so far, those inside blocks merged per definition line."""
+        return self.collector.problems()
+
+    def report(self, problem: Problem, origin: Optional[Origin] = None) -> None:
+        self.collector.add(problem, origin.instance if origin else ())
 
     # -- values -------------------------------------------------------------------
 
@@ -140,7 +148,7 @@ class _Compiler:
             return {k: self.value(v, argument if keep else k, origin, sub + (k,)) for k, v in value.items()}
         type_name = value["type"]
         if not isinstance(type_name, str):
-            raise _NodeError(f"'type' must name a Keras class, found {type_name!r}", sub + ("type",))
+            raise _NodeError(f"'type' must name a Keras class, found {type_name!r}", sub + ("type",), code="wrong-type")
         try:
             cls = lookup(type_name, namespaces_for(argument), self.custom_objects)
         except LookupError as error:
@@ -150,7 +158,7 @@ class _Compiler:
         try:
             return cls(**kwargs)
         except Exception as error:  # noqa: BLE001 - any Keras complaint is a spec problem
-            raise _NodeError(f"Keras rejects {type_name}({_kwargs_text(kwargs)}): {_keras_message(error)}", sub) from None
+            raise _NodeError(f"Keras rejects {type_name}({_kwargs_text(kwargs)}): {_keras_message(error)}", sub, code="bad-argument") from None
 
     def check_arguments(self, cls: type, kwargs: Mapping[str, Any], sub: tuple, type_name: str) -> None:
         allowed = constructor_arguments(cls)
@@ -184,8 +192,9 @@ class _Compiler:
             except _Reported:
                 tensors[node.name] = _FAILED
             except _NodeError as error:
-                self.problems.append(
-                    node.origin.problem(f"{node.origin.who}: {error.message}", error.sub, key=error.key, hint=error.hint, code=error.code)
+                self.report(
+                    node.origin.problem(f"{node.origin.who}: {error.message}", error.sub, key=error.key, hint=error.hint, code=error.code),
+                    node.origin,
                 )
                 tensors[node.name] = _FAILED
         if isinstance(graph.outputs, dict):
@@ -213,7 +222,7 @@ class _Compiler:
         else:
             message = f"'{ref}': node '{name}' has one output"
         if origin is not None:
-            self.problems.append(origin.problem(f"{origin.who}: {message}", sub, hint=f"use an index below {len(value) if isinstance(value, (list, tuple)) else 1}", code="unknown-output"))
+            self.report(origin.problem(f"{origin.who}: {message}", sub, hint=f"use an index below {len(value) if isinstance(value, (list, tuple)) else 1}", code="unknown-output"), origin)
         raise _Skip()
 
     def inputs(self, node: Node, tensors: Mapping[str, Any]) -> Any:
@@ -229,6 +238,8 @@ class _Compiler:
 
     def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node]) -> Any:
         owner = by_name[node.target] if node.kind == "share" else node
+        if owner.kind == "block" and owner.body is not None and isinstance(arguments, dict):
+            arguments = [arguments[name] for name in owner.body.input_names]  # by name -> in order
         if owner.kind == "block" and owner.name not in layers:
             result = self.first_block_call(owner, node, arguments, layers)
         else:
@@ -252,7 +263,7 @@ class _Compiler:
             except LookupError as error:
                 raise _NodeError(error.args[0], ("type",), error.args[1], code=error.args[2]) from None
             if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
-                raise _NodeError(f"'{node.target}' is not a Keras layer class", ("type",), code="unknown-type")
+                raise _NodeError(f"'{node.target}' is not a Keras layer class", ("type",), "use a class from keras.layers or a custom layer", code="unknown-type")
             type_name = node.target
             self.check_single_input(node, cls, arguments)
         kwargs = {key: self.value(value, key, node.origin, (key,)) for key, value in node.args.items()}
@@ -323,19 +334,17 @@ class _Compiler:
         """One block instance as a keras.Model named `name`, built on the shapes of `arguments`."""
         body = node.body
         assert body is not None
-        if isinstance(arguments, dict):
-            arguments = [arguments[key] for key in body.input_names]
         tensors = arguments if isinstance(arguments, list) else [arguments]
         inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(body.input_names, tensors)]
-        before = len(self.problems)
+        before = self.collector.count
         _, outputs = self.graph(body, inputs)
-        if len(self.problems) > before:
+        if self.collector.count > before:
             raise _Reported()
         return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name)
 
 
 class _NodeError(Exception):
-    def __init__(self, message: str, sub: tuple = (), hint: Optional[str] = None, key: bool = False, code: str = "keras") -> None:
+    def __init__(self, message: str, sub: tuple = (), hint: Optional[str] = None, key: bool = False, code: str = "bad-argument") -> None:
         super().__init__(message)
         self.message, self.sub, self.hint, self.key, self.code = message, sub, hint, key, code
 
@@ -390,7 +399,7 @@ def compile_model(graph: Graph, custom_objects: Optional[Mapping[str, Any]] = No
             try:
                 inputs.append(keras.Input(shape=spec.shape, dtype=spec.dtype, name=spec.name, **spec.options))
             except Exception as error:  # noqa: BLE001
-                compiler.problems.append(spec.origin.problem(f"input '{spec.name}': Keras rejects it: {_keras_message(error)}", code="bad-input"))
+                compiler.report(spec.origin.problem(f"input '{spec.name}': Keras rejects it: {_keras_message(error)}", code="bad-input"))
         if compiler.problems:
             raise SpecError(compiler.problems)
         try:
@@ -416,13 +425,13 @@ def _compile(model: Any, graph: Graph, compiler: _Compiler) -> None:
         try:
             kwargs[key] = compiler.value(value, key, origin, (key,))  # type: ignore[arg-type]
         except _NodeError as error:
-            compiler.problems.append(origin.problem(f"compile: {error.message}", error.sub, key=error.key, hint=error.hint, code=error.code))  # type: ignore[union-attr]
+            compiler.report(origin.problem(f"compile: {error.message}", error.sub, key=error.key, hint=error.hint, code=error.code))  # type: ignore[union-attr]
     if compiler.problems:
         return
     try:
         model.compile(**kwargs)
     except Exception as error:  # noqa: BLE001
-        compiler.problems.append(origin.problem(f"compile: Keras rejects it: {_keras_message(error)}", code="bad-compile"))  # type: ignore[union-attr]
+        compiler.report(origin.problem(f"compile: Keras rejects it: {_keras_message(error)}", code="bad-compile"))  # type: ignore[union-attr]
 
 
 def _check_expectations(model: Any, tensors: Mapping[str, Any], graph: Graph, compiler: _Compiler) -> None:
@@ -431,17 +440,17 @@ def _check_expectations(model: Any, tensors: Mapping[str, Any], graph: Graph, co
     for key, actual_of in (("params", model.count_params), ("trainable_params", lambda: sum(int(w.numpy().size) for w in model.trainable_weights))):
         expected = graph.expect.get(key)
         if expected is not None and expected != actual_of():
-            compiler.problems.append(
+            compiler.report(
                 source.problem(("expect", key), f"expect: the model has {actual_of():,} {key.replace('_', ' ')}, expected {expected:,}", hint="update 'expect' if the change is intended", code="expectation")
             )
     for name, expected in (graph.expect.get("shapes") or {}).items():
         value = tensors.get(name)
         if value is None or value is _FAILED or not hasattr(value, "shape"):
-            compiler.problems.append(source.problem(("expect", "shapes", name), f"expect: no node '{name}' with one output", hint=did_you_mean(name, tensors, "nodes"), key=True, code="expectation"))
+            compiler.report(source.problem(("expect", "shapes", name), f"expect: no node '{name}' with one output", hint=did_you_mean(name, tensors, "nodes"), key=True, code="expectation"))
             continue
         actual = list(value.shape)
         if list(expected) != actual:
-            compiler.problems.append(
+            compiler.report(
                 source.problem(("expect", "shapes", name), f"expect: node '{name}' has shape {actual}, expected {list(expected)}".replace("None", "null"), hint="update 'expect' if the change is intended", code="expectation")
             )
 

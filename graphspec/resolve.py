@@ -30,9 +30,7 @@ class Origin:
     instance: tuple[str, ...] = ()
 
     def problem(self, message: str, sub: Path = (), *, key: bool = False, **kwargs: Any) -> Problem:
-        """A problem at ``path + sub``, its message naming the instance path."""
-        if self.instance:
-            message += f" (in {' > '.join(self.instance)})"
+        """A problem at ``path + sub``; `Collector` adds the instances it happens in."""
         return self.source.problem(self.path + sub, message, key=key, **kwargs)
 
     @property
@@ -87,7 +85,7 @@ class Graph:
     source: Optional[SourceMap] = None
 
 
-class _Collector:
+class Collector:
     """Problems found per block instance, merged per definition line."""
 
     def __init__(self) -> None:
@@ -95,6 +93,7 @@ class _Collector:
         self.count = 0
 
     def add(self, problem: Problem, instance: tuple[str, ...] = ()) -> None:
+        self.count += 1
         self.found[problem].append(instance)
 
     def problems(self) -> list[Problem]:
@@ -148,7 +147,7 @@ def resolve(
     Raises:
         SpecError: every problem found, blocks' ones merged per definition line.
     """
-    collector = _Collector()
+    collector = Collector()
     limits = limits or Limits()
     source = spec.source
     top_scope = _top_scope(spec, dict(params or {}), collector)
@@ -173,7 +172,7 @@ def resolve(
     return graph
 
 
-def _top_scope(spec: Spec, overrides: dict[str, Any], collector: _Collector) -> Scope:
+def _top_scope(spec: Spec, overrides: dict[str, Any], collector: Collector) -> Scope:
     source = spec.source
     for name in overrides:
         if name not in spec.params:
@@ -196,7 +195,7 @@ def _top_scope(spec: Spec, overrides: dict[str, Any], collector: _Collector) -> 
 
 
 class _Resolver:
-    def __init__(self, spec: Spec, collector: _Collector, limits: Limits, orders: dict[Path, list[str]]) -> None:
+    def __init__(self, spec: Spec, collector: Collector, limits: Limits, orders: dict[Path, list[str]]) -> None:
         self.spec = spec
         self.collector = collector
         self.limits = limits

@@ -1,0 +1,70 @@
+"""cli.py, run as users run it: a subprocess, its exact output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+BAD = """inputs: {x: {shape: [4]}}
+nodes:
+  y: {type: Dense, units: 2, from: xx}
+outputs: [y]
+"""
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "graphspec", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_validate_clean_file() -> None:
+    result = run("validate", "examples/branch.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+def test_validate_reports_every_problem_of_every_file(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(BAD)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.yml").write_text(BAD.replace("units: 2", "units: $n"))
+    result = run("validate", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "a.yaml:3:36: error: node 'y': unknown ref 'xx'; did you mean 'x'? [unknown-ref]",
+        "sub/b.yml:3:27: error: node 'y': unknown param 'n'; define it under 'params' [unknown-param]",
+        "sub/b.yml:3:37: error: node 'y': unknown ref 'xx'; did you mean 'x'? [unknown-ref]",
+    ]
+
+
+def test_validate_formats(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(BAD)
+    github = run("validate", "--format", "github", "a.yaml", cwd=tmp_path)
+    assert github.stdout.startswith("::error file=a.yaml,line=3,col=36,title=unknown-ref::node 'y': unknown ref 'xx'")
+    data = json.loads(run("validate", "--format", "json", "a.yaml", cwd=tmp_path).stdout)
+    assert data[0]["line"] == 3 and data[0]["code"] == "unknown-ref"
+
+
+def test_usage_and_io_errors_exit_2(tmp_path: Path) -> None:
+    assert run("validate").returncode == 2
+    assert run("frobnicate").returncode == 2
+    missing = run("validate", "missing.yaml", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert missing.stdout.startswith("missing.yaml:1:1: error: cannot read the file")
+    assert run("build", "x.yaml", "--param", "oops").returncode == 2
+
+
+def test_build_prints_summary_with_node_names_and_params() -> None:
+    result = run("build", "examples/branch.yaml", "--param", "hidden=20")
+    assert result.returncode == 0, result.stderr
+    for name in ("h_1 (Dense)", "h_2 (Dense)", "z (Dense)", "u (Concatenate)", "y (Dense)"):
+        assert name in result.stdout
+    assert f"Total params: {784 * 20 + 20 + 2 * (20 * 20 + 20) + 40 * 10 + 10:,}" in result.stdout
+
+
+def test_build_reports_spec_errors(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(BAD.replace("xx", "x").replace("Dense", "Dens"))
+    result = run("build", "a.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-3].startswith("a.yaml:3:13: error: node 'y': unknown layer type 'Dens'")
