@@ -340,7 +340,10 @@ class _Compiler:
         _, outputs = self.graph(body, inputs)
         if self.collector.count > before:
             raise _Reported()
-        return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name)
+        try:
+            return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name)
+        except Exception as error:  # noqa: BLE001
+            raise _NodeError(f"Keras cannot make a model of block '{node.target}': {_keras_message(error)}", ("block",), code="bad-model") from None
 
 
 class _NodeError(Exception):
@@ -408,7 +411,12 @@ def compile_model(graph: Graph, custom_objects: Optional[Mapping[str, Any]] = No
             raise SpecError(compiler.problems) from None
         if compiler.problems:
             raise SpecError(compiler.problems)
-        model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=graph.name)
+        try:
+            model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=graph.name)
+        except Exception as error:  # noqa: BLE001
+            assert graph.output_origin is not None
+            compiler.report(graph.output_origin.problem(f"outputs: Keras cannot make a model of them: {_keras_message(error)}", code="bad-model"))
+            raise SpecError(compiler.problems) from None
         if graph.compile:
             _compile(model, graph, compiler)
         if graph.expect:

@@ -329,6 +329,14 @@ def _check_names(data: dict[str, Any], source: SourceMap) -> list[Problem]:
                         code="bad-name",
                     )
                 )
+    for section, example in (("inputs", "inputs: {x: {shape: [784]}}"), ("outputs", "outputs: [y]")):
+        if section in data and data[section] in ({}, [], None):
+            problems.append(source.problem((section,), f"'{section}' is empty", hint=f"a model needs at least one, e.g. '{example}'", code="missing-key"))
+    if isinstance(blocks, dict):
+        for block_name, block in blocks.items():
+            for section in ("inputs", "outputs"):
+                if isinstance(block, dict) and block.get(section) in ({}, [], None) and section in block:
+                    problems.append(source.problem(("blocks", block_name, section), f"block '{block_name}': '{section}' is empty", hint="a block needs at least one", code="missing-key"))
     inputs, nodes = data.get("inputs"), data.get("nodes")
     if isinstance(inputs, dict) and isinstance(nodes, dict):
         for name in inputs.keys() & nodes.keys():
