@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path as FilePath
 from typing import Any, Iterable, Optional, Sequence, TextIO
@@ -15,7 +16,7 @@ from typing import Any, Iterable, Optional, Sequence, TextIO
 import yaml
 
 from graphspec.api import build, load
-from graphspec.errors import Problem, SpecError
+from graphspec.errors import CODES, Problem, SpecError
 from graphspec.source import _plain_scalar
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -35,13 +36,30 @@ def parse_param(text: str) -> tuple[str, Any]:
     return name.strip(), _plain_scalar(value)
 
 
-def spec_files(paths: Iterable[str]) -> list[str]:
-    """The files named, and every ``*.yaml``/``*.yml`` below each directory named, sorted."""
+_SPEC_KEY = re.compile(r"^(graphspec|inputs|nodes|outputs)\s*:", re.M)
+
+
+def looks_like_spec(path: str) -> bool:
+    """Whether a YAML file is a graphspec spec: a top-level `graphspec`, `inputs`, `nodes` or `outputs` key.
+
+    Block libraries (only `blocks`) and other YAML (CI configs) are not; libraries are
+    checked where a spec imports them.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            return bool(_SPEC_KEY.search(stream.read(1_000_000)))
+    except OSError:
+        return True  # let load report why it cannot be read
+
+
+def spec_files(paths: Iterable[str], only_specs: bool = False) -> list[str]:
+    """The files named, and the specs among ``*.yaml``/``*.yml`` below each directory named."""
     found: list[str] = []
     for path in paths:
         if os.path.isdir(path):
-            found += sorted(str(p) for p in FilePath(path).rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
-        else:
+            below = sorted(str(p) for p in FilePath(path).rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            found += [p for p in below if looks_like_spec(p)]
+        elif not only_specs or looks_like_spec(path):
             found.append(path)
     return found
 
@@ -58,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="+", metavar="PATH", help="spec files, or directories to search for *.yaml/*.yml")
     validate.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format (github: workflow annotations)")
     validate.add_argument("--build", action="store_true", help="also build each spec with Keras (shapes, expectations)")
+    validate.add_argument("--only-specs", action="store_true", help="skip named files that are not specs (for pre-commit)")
     validate.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
     return parser
 
@@ -84,7 +103,9 @@ def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    files = spec_files(args.paths)
+    files = spec_files(args.paths, args.only_specs)
+    if not files and args.only_specs:
+        return 0
     if not files:
         print("graphspec validate: no *.yaml or *.yml files found", file=err)
         return 2
@@ -114,7 +135,10 @@ def _report(problems: Sequence[Problem], fmt: str, out: TextIO) -> None:
     if fmt == "json":
         json.dump(
             [
-                {k: getattr(p, k) for k in ("file", "line", "column", "severity", "code", "message", "hint")}
+                {
+                    **{k: getattr(p, k) for k in ("file", "line", "column", "severity", "code", "message", "hint")},
+                    "number": CODES[p.code][0] if p.code in CODES else None,
+                }
                 for p in problems
             ],
             out,
@@ -126,6 +150,7 @@ def _report(problems: Sequence[Problem], fmt: str, out: TextIO) -> None:
         if fmt == "github":
             text = problem.message + (f"; {problem.hint}" if problem.hint else "")
             text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            print(f"::{problem.severity} file={problem.file},line={problem.line},col={problem.column},title={problem.code}::{text}", file=out)
+            title = f"{CODES[problem.code][0]} {problem.code}" if problem.code in CODES else problem.code
+            print(f"::{problem.severity} file={problem.file},line={problem.line},col={problem.column},title={title}::{text}", file=out)
         else:
             print(problem.format(), file=out)

@@ -12,6 +12,67 @@ from typing import Iterable, Literal
 
 Severity = Literal["error", "warning"]
 
+# Every kind of problem: name -> (stable number, what it means, how to fix it).
+# docs/errors.md lists them with an example each; tests keep the three in step.
+CODES: dict[str, tuple[str, str, str]] = {
+    # Reading the file
+    "io": ("GS001", "the file cannot be read, or is not UTF-8 text", "check the path; save the file as UTF-8"),
+    "yaml-syntax": ("GS002", "YAML syntax error", "fix indentation, colons and brackets at or before the line"),
+    "not-a-mapping": ("GS003", "the file is empty or not a mapping of keys", "start from the example in the README"),
+    "duplicate-key": ("GS004", "a key appears twice in one mapping (YAML would silently keep the last)", "remove or rename one"),
+    "yaml-tag": ("GS005", "an explicit YAML tag (!!python/..., !!binary, !custom)", "remove the tag: specs are plain data"),
+    "yaml-merge-key": ("GS006", "a merge key '<<'", "write the keys out, or use a block"),
+    "yaml-key": ("GS007", "a mapping key that is a list or mapping", "use plain names as keys"),
+    "limit": ("GS008", "the file exceeds a resource limit (size, depth, alias expansion, node count)", "shrink it, or raise graphspec.Limits for trusted files"),
+    # The document's structure
+    "unknown-key": ("GS101", "a key the language does not have", "use the suggested key"),
+    "missing-key": ("GS102", "a required key is missing or empty (inputs, nodes, outputs, from)", "add it"),
+    "wrong-type": ("GS103", "a value of the wrong type", "write a value of the type named"),
+    "bad-name": ("GS104", "a name that is not an identifier", "use letters, digits and '_', not starting with a digit"),
+    "duplicate-name": ("GS105", "two things with the same name (an input and a node, a repeat copy and a node)", "rename one"),
+    "version": ("GS106", "a language version other than 1", "write 'graphspec: 1'"),
+    "node-kind": ("GS107", "a node with none, or several, of type/merge/share/block", "give the node exactly one"),
+    "unknown-merge": ("GS108", "a merge that is not one of the eight", "use concatenate, add, subtract, multiply, average, maximum, minimum or dot"),
+    "merge-inputs": ("GS109", "a merge with too few (or, for subtract and dot, not exactly two) inputs", "list the refs to merge"),
+    "share-arguments": ("GS110", "arguments on a share node", "remove them: a share uses the shared node's layer"),
+    "repeat": ("GS111", "a repeat that is not a positive integer, or on a node that cannot repeat", "write 'repeat: N' on a layer or block node with one input"),
+    # The graph
+    "unknown-ref": ("GS201", "a ref to no node or input", "use the suggested name"),
+    "bad-ref": ("GS202", "a 'from' that is not a ref, list or mapping of refs", "write 'from: x', 'from: [a, b]' or 'from: {query: q}'"),
+    "unknown-output": ("GS203", "'name.k' selects an output the node does not have", "use an existing index or block output name"),
+    "cycle": ("GS204", "nodes that feed back into themselves", "break one 'from' of the cycle"),
+    "bad-share": ("GS205", "a share of something without a layer of its own", "share a layer or block node"),
+    "unused-node": ("GS206", "warning: a node no output uses", "remove it or add it to outputs"),
+    "too-many-inputs": ("GS207", "a layer that takes one tensor given several", "merge them first: {merge: concatenate, from: [...]}"),
+    # Params
+    "unknown-param": ("GS301", "a param that is not defined (or an override of none)", "use the suggested name, or define it under params"),
+    "bad-param": ("GS302", "a '$' value that is neither $name nor $(expression)", "write $name, $(expression), or $$ for a literal $"),
+    "bad-expression": ("GS303", "an expression that is not plain arithmetic, or out of bounds", "use numbers, params, + - * / // % **, parentheses"),
+    "missing-param": ("GS304", "a block param without default not passed by the block node", "pass it as an argument of the block node"),
+    # Blocks and imports
+    "unknown-block": ("GS401", "a block node naming no block", "define the block or import its library"),
+    "block-inputs": ("GS402", "a block node's 'from' does not match the block's inputs", "list one ref per block input, or map them by name"),
+    "recursive-block": ("GS403", "a block that uses itself, directly or through others", "break the loop"),
+    "import-outside": ("GS404", "an import that leaves the importing file's directory tree", "move the library, or allow_imports_outside=True"),
+    "import-missing": ("GS405", "an import that cannot be read", "check the path, relative to the importing file"),
+    "import-cycle": ("GS406", "libraries that import each other", "break the cycle"),
+    "import-clash": ("GS407", "two blocks of the same name from different files", "rename one"),
+    # Layers and Keras
+    "unknown-type": ("GS501", "a layer or object type that Keras does not have and the caller did not register", "use the suggested name, or pass custom_objects"),
+    "unknown-argument": ("GS502", "an argument the layer's constructor does not take", "use the suggested argument"),
+    "bad-argument": ("GS503", "an argument value Keras rejects", "see the message for the value Keras expects"),
+    "refused": ("GS504", "a layer whose arguments are code (Lambda, TFSMLayer, ...)", "write a custom layer and pass it in custom_objects"),
+    "bad-choice": ("GS505", "a value outside the choices Keras allows (padding: smae)", "use one of the listed values"),
+    "unknown-name": ("GS506", "an activation, initializer or similar name Keras does not know", "use the suggested name"),
+    "shape": ("GS507", "Keras cannot apply the layer to tensors of these shapes", "check the shapes on the node's inputs"),
+    "bad-shape": ("GS508", "an input shape that is not a list of positive integers or null", "write e.g. shape: [28, 28, 1]"),
+    "bad-input": ("GS509", "an input Keras rejects (dtype, options)", "see the message"),
+    "bad-model": ("GS510", "Keras cannot assemble the model from these outputs", "see the message"),
+    "bad-compile": ("GS511", "a compile section Keras rejects", "see the message"),
+    "expectation": ("GS512", "the built model differs from its 'expect' section", "update 'expect' if the change is intended"),
+}
+
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -23,7 +84,7 @@ class Problem:
         line: 1-based line of the offending YAML value (0 when unknown).
         column: 1-based column.
         hint: how to fix it, one sentence.
-        code: a stable kind name (``unknown-ref``), listed in docs/errors.md.
+        code: a stable kind name (``unknown-ref``), one of `CODES`; shown with its number.
         severity: ``error`` or ``warning``.
         source_line: the text of the offending line, for the caret display.
     """
@@ -33,7 +94,7 @@ class Problem:
     line: int = 0
     column: int = 0
     hint: str | None = None
-    code: str = "invalid"
+    code: str = "wrong-type"
     severity: Severity = "error"
     source_line: str | None = field(default=None, compare=False)
 
@@ -42,7 +103,7 @@ class Problem:
         text = f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
         if self.hint:
             text += f"; {self.hint}"
-        text += f" [{self.code}]"
+        text += f" [{CODES[self.code][0]} {self.code}]" if self.code in CODES else f" [{self.code}]"
         if context and self.source_line is not None and self.line > 0:
             caret = " " * max(self.column - 1, 0) + "^"
             text += f"\n    {self.source_line.rstrip()}\n    {caret}"

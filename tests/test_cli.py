@@ -32,16 +32,16 @@ def test_validate_reports_every_problem_of_every_file(tmp_path: Path) -> None:
     result = run("validate", ".", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        "a.yaml:3:36: error: node 'y': unknown ref 'xx'; did you mean 'x'? [unknown-ref]",
-        "sub/b.yml:3:27: error: node 'y': unknown param 'n'; define it under 'params' [unknown-param]",
-        "sub/b.yml:3:37: error: node 'y': unknown ref 'xx'; did you mean 'x'? [unknown-ref]",
+        "a.yaml:3:36: error: node 'y': unknown ref 'xx'; did you mean 'x'? [GS201 unknown-ref]",
+        "sub/b.yml:3:27: error: node 'y': unknown param 'n'; define it under 'params' [GS301 unknown-param]",
+        "sub/b.yml:3:37: error: node 'y': unknown ref 'xx'; did you mean 'x'? [GS201 unknown-ref]",
     ]
 
 
 def test_validate_formats(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(BAD)
     github = run("validate", "--format", "github", "a.yaml", cwd=tmp_path)
-    assert github.stdout.startswith("::error file=a.yaml,line=3,col=36,title=unknown-ref::node 'y': unknown ref 'xx'")
+    assert github.stdout.startswith("::error file=a.yaml,line=3,col=36,title=GS201 unknown-ref::node 'y': unknown ref 'xx'")
     data = json.loads(run("validate", "--format", "json", "a.yaml", cwd=tmp_path).stdout)
     assert data[0]["line"] == 3 and data[0]["code"] == "unknown-ref"
 
@@ -68,3 +68,25 @@ def test_build_reports_spec_errors(tmp_path: Path) -> None:
     result = run("build", "a.yaml", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.splitlines()[-3].startswith("a.yaml:3:13: error: node 'y': unknown layer type 'Dens'")
+
+
+def test_directories_skip_yaml_that_is_not_a_spec(tmp_path: Path) -> None:
+    (tmp_path / "ci.yaml").write_text("jobs: {test: {runs-on: ubuntu-latest}}\n")
+    (tmp_path / "lib.yaml").write_text("blocks: {}\n")
+    (tmp_path / "net.yaml").write_text(BAD)
+    result = run("validate", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["net.yaml"]
+    # Named explicitly, any file is a spec; --only-specs (the pre-commit hook) skips non-specs.
+    assert run("validate", "ci.yaml", cwd=tmp_path).returncode == 1
+    assert run("validate", "--only-specs", "ci.yaml", cwd=tmp_path).returncode == 0
+
+
+def test_pre_commit_hook_runs_validate() -> None:
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "graphspec-validate"
+    assert hook["entry"].split()[:2] == ["graphspec", "validate"]
+    result = subprocess.run([*hook["entry"].split(), "examples/branch.yaml", ".pre-commit-hooks.yaml"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
