@@ -59,6 +59,8 @@ def loads(
     if base_dir is None:
         base_dir = FilePath(file).parent if file != "<string>" else FilePath.cwd()
     problems += add_imports(spec, FilePath(base_dir), limits, allow_imports_outside, (FilePath(file).resolve(),) if file != "<string>" else ())
+    if any(p.code.startswith("import") for p in problems):
+        raise SpecError(problems)  # unknown blocks would follow from the failed import
     structure = check_structure(spec)
     spec._warnings = structure.warnings
     try:

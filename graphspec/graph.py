@@ -120,7 +120,7 @@ def check_scope(
     output_refs = outputs.items() if isinstance(outputs, dict) else enumerate(outputs)
     for key, ref in output_refs:
         if isinstance(ref, str):
-            name = check_ref(ref, out_base + (key,), "outputs")
+            name = check_ref(ref, out_base + (key,), f"block '{base[1]}': outputs" if base[0] == "blocks" else "outputs")
             if name is not None:
                 uses.add_edge(name, "<outputs>")
 

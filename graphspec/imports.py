@@ -7,6 +7,7 @@ imported block keeps its own source map, so its errors point into its own file.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path as FilePath
 from typing import Any, Optional
 
@@ -67,7 +68,7 @@ def _import_into(
     for index, relative in enumerate(imports):
         where = ("imports", index)
         target = (base_dir / relative).resolve()
-        shown = str(base_dir / relative)
+        shown = os.path.normpath(base_dir / relative)  # as the user wrote it, for messages
         if not allow_outside and not _inside(target, base_dir.resolve()):
             problems.append(
                 source.problem(
@@ -88,7 +89,7 @@ def _import_into(
         lib_blocks, lib_source, lib_imports = library
         nested: dict[str, BlockSpec] = {}
         nested_origins: dict[str, str] = {}
-        _import_into(nested, nested_origins, lib_imports, lib_source, target.parent, limits, allow_outside, chain + (target,), problems)
+        _import_into(nested, nested_origins, lib_imports, lib_source, FilePath(shown).parent, limits, allow_outside, chain + (target,), problems)
         nested_origins.update({name: shown for name in lib_blocks})
         nested.update(lib_blocks)
         for name, block in nested.items():

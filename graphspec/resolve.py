@@ -21,6 +21,16 @@ from graphspec.spec import BlockSpec, NodeSpec, Spec, owner
 Refs = Union[str, list[str], dict[str, str]]
 
 
+class _Missing:
+    """The value of a required block param that was not passed (already reported)."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a resolved value was written, and through which block instances it was reached."""
@@ -201,6 +211,7 @@ class _Resolver:
         self.limits = limits
         self.orders = orders
         self.count = 0
+        self.expanding: set[str] = set()  # blocks being instantiated, outermost first
 
     def values(self, raw: Any, origin: Origin, scope: Scope) -> Any:
         """`raw` with params substituted; problems recorded at the offending value."""
@@ -332,6 +343,8 @@ class _Resolver:
                 instance,
             )
             return None
+        if spec.target in self.expanding:
+            return None  # a recursive block: reported by check_block_recursion
         self._check_block_inputs(node, block)
         values: dict[str, Any] = {}
         inner = Scope(values, parent=_root(caller))
@@ -339,6 +352,7 @@ class _Resolver:
             if param in node.args:
                 values[param] = node.args[param]
             elif default is None:
+                values[param] = MISSING  # reported once here, not again at each use
                 self.collector.add(
                     origin.problem(
                         f"{origin.who}: block '{spec.target}' needs param '{param}'",
@@ -364,7 +378,11 @@ class _Resolver:
         inner_instance = instance + (node.name,)
         body = Graph(name=node.name, input_names=list(block.inputs), outputs=block.outputs, source=block.source)
         body.output_origin = Origin(block.source, block.path + ("outputs",), inner_instance)
-        body.nodes = self.nodes(block.nodes, block.path + ("nodes",), block.source, inner, inner_instance)
+        self.expanding.add(spec.target)
+        try:
+            body.nodes = self.nodes(block.nodes, block.path + ("nodes",), block.source, inner, inner_instance)
+        finally:
+            self.expanding.discard(spec.target)
         return body
 
     def _check_block_inputs(self, node: Node, block: BlockSpec) -> None:

@@ -190,12 +190,14 @@ class _Converter:
             key = key if isinstance(key, str) else str(key)
             if key in result:
                 first = self.source.keys[path + (key,)]
+                where = _owner_prefix(path)
                 self.problems.append(
                     Problem(
-                        f"duplicate key '{key}' (first at line {first.line})",
+                        f"{where}duplicate key '{key}' (first at line {first.line})",
                         file=self.source.file,
                         line=key_node.start_mark.line + 1,
                         column=key_node.start_mark.column + 1,
+                        source_line=self.source.text_lines[key_node.start_mark.line],
                         hint="each key may appear once in a mapping; remove or rename one",
                         code="duplicate-key",
                     )
@@ -272,7 +274,7 @@ def parse_yaml(text: str, file: str = "<string>", limits: Limits | None = None) 
 
     problems = [
         Problem(
-            f"YAML tag '{tag}' is not allowed",
+            f"YAML tag '{_shown_tag(tag)}' is not allowed",
             file=file,
             line=mark.line + 1,
             column=mark.column + 1,
@@ -332,6 +334,21 @@ def parse_yaml(text: str, file: str = "<string>", limits: Limits | None = None) 
             ]
         )
     return Document(data, source)
+
+
+def _shown_tag(tag: str) -> str:
+    """A tag as users write it: ``tag:yaml.org,2002:binary`` -> ``!!binary``."""
+    prefix = "tag:yaml.org,2002:"
+    return "!!" + tag[len(prefix):] if tag.startswith(prefix) else tag
+
+
+def _owner_prefix(path: Path) -> str:
+    """``node 'h': `` for a path inside a node, for messages of this stage."""
+    if len(path) >= 2 and path[0] in ("nodes", "inputs"):
+        return f"{'node' if path[0] == 'nodes' else 'input'} '{path[1]}': "
+    if len(path) >= 4 and path[0] == "blocks" and path[2] == "nodes":
+        return f"block '{path[1]}', node '{path[3]}': "
+    return ""
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:

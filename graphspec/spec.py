@@ -30,7 +30,7 @@ class _Strict(BaseModel):
 class InputSpec(_Strict):
     """An input node: ``{shape: [28, 28, 1], dtype: float32}`` (batch dimension excluded)."""
 
-    shape: Union[list[Any], str]
+    shape: Any
     dtype: Optional[str] = None
     batch_size: Any = None
     sparse: Any = None
@@ -245,7 +245,7 @@ def _translate(error: Any, data: Any, source: SourceMap) -> Problem:
         )
     if kind == "literal_error" and loc == ("graphspec",):
         return source.problem(
-            loc, "unsupported language version; this graphspec reads version 1", hint="write 'graphspec: 1'", code="version"
+            loc, f"unsupported language version {_describe(_get(data, loc))}; this graphspec reads version 1", hint="write 'graphspec: 1'", code="version"
         )
     found = _describe(_get(data, loc))
     return source.problem(loc, f"{where}: {_field_text(loc)}{error['msg'].lower()}, found {found}", code="wrong-type")
