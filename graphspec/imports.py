@@ -64,9 +64,12 @@ def _import_into(
     allow_outside: bool,
     chain: tuple[FilePath, ...],
     problems: list[Problem],
+    entry: Optional[tuple[SourceMap, tuple[Any, ...]]] = None,
 ) -> None:
+    """`entry`: the import line in the file the user loaded that led here, for cycles."""
     for index, relative in enumerate(imports):
         where = ("imports", index)
+        entry_source, entry_where = entry or (source, where)
         target = (base_dir / relative).resolve()
         shown = os.path.normpath(base_dir / relative)  # as the user wrote it, for messages
         if not allow_outside and not _inside(target, base_dir.resolve()):
@@ -81,7 +84,9 @@ def _import_into(
             continue
         if target in chain:
             loop = " -> ".join(p.name for p in chain + (target,))
-            problems.append(source.problem(where, f"import cycle: {loop}", hint="a block library cannot import itself, directly or not", code="import-cycle"))
+            problems.append(
+                entry_source.problem(entry_where, f"import cycle: {loop}", hint="a block library cannot import itself, directly or not", code="import-cycle")
+            )
             continue
         library = _load_library(target, shown, source, where, limits, problems)
         if library is None:
@@ -89,7 +94,7 @@ def _import_into(
         lib_blocks, lib_source, lib_imports = library
         nested: dict[str, BlockSpec] = {}
         nested_origins: dict[str, str] = {}
-        _import_into(nested, nested_origins, lib_imports, lib_source, FilePath(shown).parent, limits, allow_outside, chain + (target,), problems)
+        _import_into(nested, nested_origins, lib_imports, lib_source, FilePath(shown).parent, limits, allow_outside, chain + (target,), problems, (entry_source, entry_where))
         nested_origins.update({name: shown for name in lib_blocks})
         nested.update(lib_blocks)
         for name, block in nested.items():
