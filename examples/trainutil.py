@@ -6,6 +6,7 @@ uses them on Keras's JAX backend too.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 
@@ -73,12 +74,22 @@ def timing_note(epochs: int) -> str:
     return "s/epoch: training time only, of the one epoch run (it includes tracing and compiling)"
 
 
+def _numeric(value) -> bool:
+    if value is None or isinstance(value, (int, float)):
+        return True
+    try:
+        float(str(value).replace(",", ""))
+    except ValueError:
+        return False
+    return True
+
+
 def format_table(headers: list[str], rows: list[list]) -> str:
     """A plain-text table, numbers right-aligned."""
 
     def cell(v):
         if isinstance(v, float):
-            if v != v:  # nan
+            if math.isnan(v):
                 return "-"
             return f"{v:.4f}" if abs(v) < 1 else f"{v:,.2f}"
         if isinstance(v, int) and not isinstance(v, bool):
@@ -88,8 +99,7 @@ def format_table(headers: list[str], rows: list[list]) -> str:
     cells = [[cell(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
               for i, h in enumerate(headers)]
-    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows)
-               for i in range(len(headers))]
+    numeric = [all(_numeric(row[i]) for row in rows) for i in range(len(headers))]
 
     def line(values):
         return "  ".join(v.rjust(w) if num else v.ljust(w)

@@ -22,9 +22,9 @@ EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
 import idx  # noqa: E402
+import keras  # noqa: E402
 
 import graphspec  # noqa: E402
-import keras  # noqa: E402
 
 HAVE_FASHION = idx.available()
 NO_FASHION = (

@@ -99,7 +99,7 @@ def plot_curves(results, path: str, title: str) -> None:
             if "val_" + key in h:
                 ax.plot(epochs, h["val_" + key], "--s", color=color, ms=3,
                         label=f"{r['model']} test")
-    for ax, label in zip(axes, ("loss (the specs' compile loss: MSE)", "accuracy")):
+    for ax, label in zip(axes, ("loss (the spec's compile loss)", "accuracy")):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
