@@ -172,7 +172,8 @@ def resnet50(classes: int = 1000) -> keras.Model:
     x = layers.Activation("relu", name="conv1_relu")(x)
     x = layers.ZeroPadding2D(((1, 1), (1, 1)), name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
-    for stage, filters, blocks, stride in [(2, 64, 3, 1), (3, 128, 4, 2), (4, 256, 6, 2), (5, 512, 3, 2)]:
+    stages = [(2, 64, 3, 1), (3, 128, 4, 2), (4, 256, 6, 2), (5, 512, 3, 2)]
+    for stage, filters, blocks, stride in stages:
         x = _bottleneck(x, filters, stride, True, f"conv{stage}_proj")(x)
         for i in range(1, blocks):
             x = _bottleneck(x, filters, 1, False, f"conv{stage}_{i}")(x)
