@@ -13,6 +13,7 @@ import inspect
 from typing import Any, Mapping, Optional, Sequence
 
 import keras
+from keras.src.saving.serialization_lib import SafeModeScope  # not exported by keras.saving
 
 from graphspec.errors import Problem, SpecError, did_you_mean
 from graphspec.graph import split_ref
@@ -52,6 +53,7 @@ _NAMESPACES: dict[str, Any] = {
 }
 
 _FAILED = object()  # the output of a node that could not be built
+_KERAS_CONFIG_KEYS = {"class_name", "config", "module", "registered_name"}
 
 
 def namespaces_for(argument: str) -> list[str]:
@@ -142,6 +144,15 @@ class _Compiler:
             return [self.value(v, argument, origin, sub + (i,)) for i, v in enumerate(value)]
         if not isinstance(value, dict):
             return value
+        if "type" not in value and _KERAS_CONFIG_KEYS & value.keys():
+            # Keras's own serialized form would reach its deserializer (and, with unsafe
+            # deserialization enabled in the process, code); a spec says {type: ...}.
+            raise _NodeError(
+                "a mapping with 'class_name', 'module' or 'config' (Keras's serialized form) is not accepted",
+                sub,
+                "write the object as {type: ClassName, argument: value}",
+                code="refused",
+            )
         if "type" not in value:
             # A mapping by output name keeps its compile key's namespace (loss, metrics).
             keep = argument in ("loss", "metrics", "weighted_metrics", "loss_weights")
@@ -396,7 +407,8 @@ def compile_model(graph: Graph, custom_objects: Optional[Mapping[str, Any]] = No
     """
     compiler = _Compiler(custom_objects or {})
     scope = keras.saving.custom_object_scope(compiler.custom_objects) if custom_objects else _null()
-    with scope:
+    # Safe mode on while building, whatever the process set with enable_unsafe_deserialization.
+    with scope, SafeModeScope(True):
         inputs = []
         for spec in graph.inputs:
             try:
@@ -434,12 +446,34 @@ def _compile(model: Any, graph: Graph, compiler: _Compiler) -> None:
             kwargs[key] = compiler.value(value, key, origin, (key,))  # type: ignore[arg-type]
         except _NodeError as error:
             compiler.report(origin.problem(f"compile: {error.message}", error.sub, key=error.key, hint=error.hint, code=error.code))  # type: ignore[union-attr]
+    for key, getter, special in (("loss", keras.losses.get, ()), ("metrics", keras.metrics.get, _METRIC_ALIASES), ("weighted_metrics", keras.metrics.get, _METRIC_ALIASES)):
+        for sub, name in _strings((graph.compile or {}).get(key), (key,)):
+            if name in special:
+                continue
+            try:
+                getter(name)  # Keras resolves these lazily, at fit time; check them now
+            except Exception:  # noqa: BLE001
+                compiler.report(origin.problem(f"compile: unknown {'loss' if key == 'loss' else 'metric'} '{name}'", sub, hint=f"use a name from keras.{'losses' if key == 'loss' else 'metrics'}", code="unknown-name"))  # type: ignore[union-attr]
     if compiler.problems:
         return
     try:
         model.compile(**kwargs)
     except Exception as error:  # noqa: BLE001
         compiler.report(origin.problem(f"compile: Keras rejects it: {_keras_message(error)}", code="bad-compile"))  # type: ignore[union-attr]
+
+
+_METRIC_ALIASES = ("accuracy", "acc", "crossentropy", "ce")  # compile picks the kind from the loss
+
+
+def _strings(value: Any, path: tuple) -> list[tuple[tuple, str]]:
+    """Each string in a compile value (a name, or lists and mappings of names), with its path."""
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, list):
+        return [item for i, v in enumerate(value) for item in _strings(v, path + (i,))]
+    if isinstance(value, dict) and "type" not in value:
+        return [item for k, v in value.items() for item in _strings(v, path + (k,))]
+    return []
 
 
 def _check_expectations(model: Any, tensors: Mapping[str, Any], graph: Graph, compiler: _Compiler) -> None:

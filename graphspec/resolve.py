@@ -212,6 +212,7 @@ class _Resolver:
         self.orders = orders
         self.count = 0
         self.expanding: set[str] = set()  # blocks being instantiated, outermost first
+        self.limit_reported = False
 
     def values(self, raw: Any, origin: Origin, scope: Scope) -> Any:
         """`raw` with params substituted; problems recorded at the offending value."""
@@ -279,24 +280,39 @@ class _Resolver:
     def node(self, name: str, spec: NodeSpec, base: Path, source: SourceMap, scope: Scope, instance: tuple[str, ...]) -> Optional[Node]:
         origin = Origin(source, base + (name,), instance)
         self.count += 1
-        if self.count > self.limits.max_nodes:
-            if self.count == self.limits.max_nodes + 1:
-                self.collector.add(
-                    origin.problem(
-                        f"the model expands to more than {self.limits.max_nodes:,} nodes",
-                        hint="raise graphspec.Limits(max_nodes=...) if the spec is trusted",
-                        code="limit",
-                    )
-                )
+        if self._over_limit(origin):
             return None
         repeat = self.repeat(spec, origin, scope)
+        if repeat is not None and spec.kind == "layer":
+            self.count += repeat - 1
+            if self._over_limit(origin):
+                return None
         args = {}
         for key, raw in spec.args.items():
             args[key] = self.values(raw, Origin(source, origin.path + (key,), instance), scope)
         node = Node(name, spec.kind, spec.target, args, spec.from_, repeat, origin)
         if spec.kind == "block":
+            before = self.count
             node.body = self.block(node, spec, scope, instance)
+            self.count += (self.count - before) * ((repeat or 1) - 1)  # each copy is a new model
+            if self._over_limit(origin):
+                return None
         return node
+
+    def _over_limit(self, origin: Origin) -> bool:
+        """Whether the expanded model is past `Limits.max_nodes` (reported once)."""
+        if self.count <= self.limits.max_nodes:
+            return False
+        if not self.limit_reported:
+            self.limit_reported = True
+            self.collector.add(
+                origin.problem(
+                    f"the model expands to more than {self.limits.max_nodes:,} nodes (blocks and repeats counted)",
+                    hint="raise graphspec.Limits(max_nodes=...) if the spec is trusted",
+                    code="limit",
+                )
+            )
+        return True
 
     def repeat(self, spec: NodeSpec, origin: Origin, scope: Scope) -> Optional[int]:
         if spec.repeat is None:

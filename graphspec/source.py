@@ -108,7 +108,10 @@ def _plain_scalar(text: str) -> Any:
     if text in _BOOL:
         return _BOOL[text]
     if _INT.match(text):
-        return int(text.replace("_", ""), 0) if text[:2] in ("0o", "0x") else int(text.replace("_", ""))
+        try:
+            return int(text.replace("_", ""), 0) if text[:2] in ("0o", "0x") else int(text.replace("_", ""))
+        except ValueError:  # more digits than Python converts; no model size is that long
+            return text
     if _FLOAT.match(text):
         lowered = text.lower()
         if lowered.endswith("inf"):
@@ -240,8 +243,9 @@ def parse_yaml(text: str, file: str = "<string>", limits: Limits | None = None) 
                 )
             ]
         )
-    composer = _Composer(text)
+    composer: _Composer | None = None
     try:
+        composer = _Composer(text)  # PyYAML's reader refuses non-printable characters here
         root = composer.get_single_node()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -270,7 +274,9 @@ def parse_yaml(text: str, file: str = "<string>", limits: Limits | None = None) 
             [Problem("the document is nested too deeply", file=file, line=1, column=1, code="limit")]
         ) from None
     finally:
-        composer.dispose()
+        if composer is not None:
+            composer.dispose()
+    assert composer is not None
 
     problems = [
         Problem(
