@@ -87,7 +87,7 @@ def load(
         'branch_and_merge'
     """
     shown = os.fspath(path)
-    text = read_text(FilePath(shown), shown)
+    text = read_text(FilePath(shown), shown, limits or Limits())
     return loads(text, file=shown, params=params, limits=limits, allow_imports_outside=allow_imports_outside)
 
 

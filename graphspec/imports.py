@@ -8,6 +8,7 @@ imported block keeps its own source map, so its errors point into its own file.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path as FilePath
 from typing import Any, Optional
 
@@ -26,12 +27,28 @@ class _Library(BaseModel):
     blocks: dict[str, BlockSpec] = Field(default_factory=dict)
 
 
-def read_text(path: FilePath, shown: str) -> str:
-    """A file's text, or a `SpecError` saying why it cannot be read."""
+def read_text(path: FilePath, shown: str, limits: Limits) -> str:
+    """A regular file's text, read up to the size limit, or a `SpecError` saying why not."""
     try:
-        data = path.read_bytes()
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise SpecError([Problem("not a regular file (a device, pipe or directory?)", file=shown, line=1, column=1, code="io")])
+        with open(path, "rb") as stream:
+            data = stream.read(limits.max_bytes + 1)
     except OSError as error:
         raise SpecError([Problem(f"cannot read the file: {error.strerror or error}", file=shown, line=1, column=1, code="io")]) from None
+    if len(data) > limits.max_bytes:
+        raise SpecError(
+            [
+                Problem(
+                    f"the file is larger than the limit of {limits.max_bytes:,} bytes",
+                    file=shown,
+                    line=1,
+                    column=1,
+                    hint="raise it with limits=graphspec.Limits(max_bytes=...) if the file is trusted",
+                    code="limit",
+                )
+            ]
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -116,7 +133,7 @@ def _load_library(
     target: FilePath, shown: str, source: SourceMap, where: tuple[Any, ...], limits: Limits, problems: list[Problem]
 ) -> Optional[tuple[dict[str, BlockSpec], SourceMap, list[str]]]:
     try:
-        text = read_text(target, shown)
+        text = read_text(target, shown, limits)
         document = parse_yaml(text, shown, limits)
     except SpecError as error:
         if error.problems[0].code == "io":

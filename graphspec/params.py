@@ -138,9 +138,16 @@ def evaluate(expression: str, scope: Scope) -> int | float:
     return _eval(tree.body, scope, expression)
 
 
+def _bounded(value: Any, text: str) -> int | float:
+    if isinstance(value, complex) or (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_RESULT:
+        shown = repr(value) if len(repr(value)) < 40 else repr(value)[:37] + "..."
+        raise ParamError(f"'$({text[:60]})' gives {shown}, outside the range of a model size (10**15)", code="bad-expression")
+    return value
+
+
 def _eval(node: ast.AST, scope: Scope, text: str) -> int | float:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return node.value
+        return _bounded(node.value, text)
     if isinstance(node, ast.Name):
         value = scope.lookup(node.id)
         if type(value) not in (int, float):
@@ -166,9 +173,7 @@ def _eval(node: ast.AST, scope: Scope, text: str) -> int | float:
             raise ParamError(f"'$({text})' divides by zero", code="bad-expression") from None
         except (OverflowError, ValueError) as error:
             raise ParamError(f"'$({text})': {error}", code="bad-expression") from None
-        if isinstance(result, complex) or (isinstance(result, float) and not math.isfinite(result)) or abs(result) > MAX_RESULT:
-            raise ParamError(f"'$({text})' gives {result!r}, outside the range of a model size", code="bad-expression")
-        return result
+        return _bounded(result, text)
     shown = ast.unparse(node) if hasattr(ast, "unparse") else type(node).__name__
     raise ParamError(
         f"'{shown}' is not allowed in '$({text})'",

@@ -164,6 +164,19 @@ def resolve(
     structure = structure or check_structure(spec)
     for problem in structure.errors:
         collector.add(problem)
+    least = _least_size(spec)
+    if least > limits.max_nodes:  # refuse before instantiating anything (blocks of blocks)
+        raise SpecError(
+            [
+                source.problem(
+                    ("nodes",),
+                    f"the model expands to at least {least:,} nodes, more than the limit of {limits.max_nodes:,}",
+                    key=True,
+                    hint="raise graphspec.Limits(max_nodes=...) if the spec is trusted",
+                    code="limit",
+                )
+            ]
+        )
     resolver = _Resolver(spec, collector, limits, structure.orders)
     graph = Graph(name=spec.name or "model", source=source)
     for name, input_spec in spec.inputs.items():
@@ -176,10 +189,45 @@ def resolve(
         graph.compile = resolver.values(spec.compile.model_dump(exclude_none=True), Origin(source, ("compile",)), top_scope)
     if spec.expect is not None:
         graph.expect = resolver.values(spec.expect.model_dump(exclude_none=True), Origin(source, ("expect",)), top_scope)
+        _check_expect(graph.expect or {}, source, collector)
     problems = collector.problems()
     if problems:
         raise SpecError(problems)
     return graph
+
+
+def _least_size(spec: Spec) -> int:
+    """A lower bound of the expanded node count: repeats that are literal numbers, blocks multiplied out."""
+    memo: dict[str, int] = {}
+
+    def size(nodes: Mapping[str, NodeSpec], stack: tuple[str, ...]) -> int:
+        total = 0
+        for node in nodes.values():
+            copies = node.repeat if type(node.repeat) is int and node.repeat > 0 else 1
+            inner = 0
+            if node.kind == "block" and node.block in spec.blocks and node.block not in stack:
+                if node.block not in memo:
+                    memo[node.block] = size(spec.blocks[node.block].nodes, stack + (node.block,))
+                inner = memo[node.block]
+            total += copies * (1 + inner)
+            if total > _FAR_PAST_ANY_LIMIT:
+                return total
+        return total
+
+    return size(spec.nodes, ())
+
+
+_FAR_PAST_ANY_LIMIT = 10**13  # stop multiplying out once there
+
+
+def _check_expect(expect: Mapping[str, Any], source: SourceMap, collector: Collector) -> None:
+    """`expect` holds counts and shapes: integers, and lists of integers or null."""
+    for key in ("params", "trainable_params"):
+        if key in expect and not (type(expect[key]) is int and expect[key] >= 0):
+            collector.add(source.problem(("expect", key), f"expect: {key} must be a whole number, found {expect[key]!r}", hint="write e.g. 'params: 903510'", code="wrong-type"))
+    for name, shape in (expect.get("shapes") or {}).items():
+        if not isinstance(shape, list) or not all(d is None or type(d) is int for d in shape):
+            collector.add(source.problem(("expect", "shapes", name), f"expect: the shape of '{name}' must be a list of integers or null, found {shape!r}", hint="write e.g. '[null, 10]'; null for the batch dimension", code="wrong-type"))
 
 
 def _top_scope(spec: Spec, overrides: dict[str, Any], collector: Collector) -> Scope:
