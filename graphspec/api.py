@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path as FilePath
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Collection, Mapping, Optional, Union
 
 from graphspec.errors import SpecError
 from graphspec.imports import add_imports, read_text
@@ -26,6 +26,7 @@ def loads(
     limits: Optional[Limits] = None,
     base_dir: Optional[PathLike] = None,
     allow_imports_outside: bool = False,
+    custom_types: Collection[str] = (),
 ) -> Spec:
     """Parse and check a spec given as text, without importing Keras.
 
@@ -37,6 +38,9 @@ def loads(
         base_dir: where ``imports`` are looked up (default: the file's directory, or
             the current directory for text).
         allow_imports_outside: let ``imports`` leave `base_dir`'s tree.
+        custom_types: names of custom layers and objects that `build` will be given
+            (``custom_objects``) or that are registered with Keras by class name; any other
+            type the layer catalogue does not know is an error.
 
     Returns:
         The validated `Spec`; its ``warnings`` list unused nodes.
@@ -64,7 +68,7 @@ def loads(
     structure = check_structure(spec)
     spec._warnings = structure.warnings
     try:
-        resolve(spec, params, limits, structure)
+        resolve(spec, params, limits, structure, custom_types)
     except SpecError as error:
         problems += error.problems
     if problems:
@@ -78,8 +82,9 @@ def load(
     params: Optional[Mapping[str, Any]] = None,
     limits: Optional[Limits] = None,
     allow_imports_outside: bool = False,
+    custom_types: Collection[str] = (),
 ) -> Spec:
-    """Read, parse and check a spec file, without importing Keras.
+    """Read, parse and check a spec file, without importing Keras (arguments as `loads`).
 
     Example:
         >>> spec = graphspec.load("examples/branch.yaml")  # doctest: +SKIP
@@ -88,7 +93,7 @@ def load(
     """
     shown = os.fspath(path)
     text = read_text(FilePath(shown), shown, limits or Limits())
-    return loads(text, file=shown, params=params, limits=limits, allow_imports_outside=allow_imports_outside)
+    return loads(text, file=shown, params=params, limits=limits, allow_imports_outside=allow_imports_outside, custom_types=custom_types)
 
 
 def build(
@@ -116,11 +121,13 @@ def build(
         >>> model.count_params()
         903510
     """
+    from graphspec.compiler import compile_model, custom_type_names  # the only place Keras is imported
+
+    custom_types = custom_type_names(custom_objects or {})
     if isinstance(source, Spec):
         spec = source
     else:
-        spec = load(source, limits=limits, allow_imports_outside=allow_imports_outside)
-    graph = resolve(spec, params, limits)
-    from graphspec.compiler import compile_model  # the only place Keras is imported
+        spec = load(source, limits=limits, allow_imports_outside=allow_imports_outside, custom_types=custom_types)
+    graph = resolve(spec, params, limits, custom_types=custom_types)
 
     return compile_model(graph, custom_objects)

@@ -16,15 +16,16 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import Any, Collection, Iterable, Optional
+from typing import Any
 
 from graphspec.errors import did_you_mean
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.json")
 
 # One finding: (path below the node, message, hint or None, code).
-Finding = tuple[tuple, str, Optional[str], str]
+Finding = tuple[tuple, str, str | None, str]
 
 # The namespaces a ``{type: ...}`` value of an argument is looked up in, as in
 # graphspec.compiler.namespaces_for.
@@ -59,7 +60,7 @@ def layer_names() -> list[str]:
     return list(catalogue()["layers"])
 
 
-def layer_info(type_name: str) -> Optional[dict[str, Any]]:
+def layer_info(type_name: str) -> dict[str, Any] | None:
     """The catalogue entry of a Keras layer class (``args``, ``takes_list``, ...), or None."""
     if not isinstance(type_name, str):
         return None
@@ -87,7 +88,7 @@ def takes_list(type_name: str) -> bool:
     return bool(info and info.get("takes_list"))
 
 
-def several_outputs(type_name: str, args: Optional[dict[str, Any]] = None) -> Optional[bool]:
+def several_outputs(type_name: str, args: dict[str, Any] | None = None) -> bool | None:
     """Whether a layer built with `args` returns several tensors (an LSTM with
     ``return_state: true``); None for a layer the catalogue does not know or when a
     deciding argument is still a param."""
@@ -101,6 +102,8 @@ def several_outputs(type_name: str, args: Optional[dict[str, Any]] = None) -> Op
     for condition in rule:
         value: Any = args
         for part in str(condition["arg"]).split("."):
+            if _is_param(value):
+                break
             value = value.get(part, _default_of(value, part, type_name)) if isinstance(value, dict) else None
         if _is_param(value):
             return None
@@ -144,7 +147,7 @@ def class_names(kind: str) -> list[str]:
     return list(catalogue()["classes"].get(kind, {}))
 
 
-def class_info(kind: str, name: str) -> Optional[dict[str, Any]]:
+def class_info(kind: str, name: str) -> dict[str, Any] | None:
     """The catalogue entry of class `name` of namespace `kind`, or None."""
     if kind == "layers":
         return layer_info(name)
@@ -170,9 +173,11 @@ def check_layer_arguments(type_name: str, args: dict[str, Any], custom: Collecti
         One ``(sub_path, message, hint, code)`` per finding, ``sub_path`` below the
         node (``("units",)``, ``("layer", "unitz")``), the message naming the layer
         type (``"Dense: units must be an integer, found 'many'"``). Codes:
-        ``unknown-argument`` (report it at the key), ``wrong-type``, ``bad-choice``,
-        ``unknown-name``, ``unknown-type``. Empty for a layer type the catalogue does
-        not know (a custom layer): say so elsewhere.
+        ``unknown-argument`` (report it at the key), ``missing-argument`` (a
+        required argument is absent; the path is the node's, or the nested
+        object's), ``wrong-type``, ``bad-choice``, ``unknown-name``,
+        ``unknown-type``. Empty for a layer type the catalogue does not know (a
+        custom layer): say so elsewhere.
     """
     if not isinstance(type_name, str) or type_name in custom:
         return []
@@ -184,6 +189,14 @@ def check_layer_arguments(type_name: str, args: dict[str, Any], custom: Collecti
 
 def _check_arguments(type_name: str, info: dict[str, Any], args: dict[str, Any], base: tuple, custom: set[str]) -> Iterable[Finding]:
     described = info.get("args", {})
+    missing = [key for key, spec in described.items() if spec.get("required") and key not in args]
+    unknown = [str(key) for key in args if key not in described]
+    # A misspelt required argument ('unit: 3') is reported once, as the unknown one.
+    missing = [key for key in missing if not difflib.get_close_matches(key, unknown, n=1, cutoff=0.6)]
+    if missing and not info.get("open"):
+        listed = ", ".join(f"'{key}'" for key in missing)
+        example = ", ".join(f"{key}: ..." for key in missing)
+        yield (base, f"{type_name} needs {listed}", f"add {example}", "missing-argument")
     for key, value in args.items():
         if key == "name" and not base:
             continue  # reported by the spec checks: the node's name is the layer's
@@ -233,8 +246,6 @@ def _check_value(owner: str, key: str, spec: dict[str, Any], value: Any, path: t
 
 
 def _check_string(owner: str, key: str, spec: dict[str, Any], value: Any, path: tuple) -> Iterable[Finding]:
-    if isinstance(value, (list, dict)):
-        return  # e.g. explicit padding amounts: let Keras judge
     if not isinstance(value, str):
         choices = spec.get("choices")
         expected = "one of " + ", ".join(f"'{c}'" for c in choices) if choices else "a string"
@@ -265,11 +276,10 @@ def _check_object(
             return  # a class name as a string ("HeNormal"): Keras deserializes it
         yield (path, f"{owner}: unknown {what} '{value}'", did_you_mean(value, known_names(names_kind), f"{what}s"), "unknown-name")
         return
-    if isinstance(value, dict):
-        if "type" in value:
-            yield from _check_typed(owner, key, value, path, custom, namespaces, what)
-        return  # a mapping without 'type' (a Keras config): let Keras judge
-    if isinstance(value, (bool, int, float)):
+    if isinstance(value, dict) and "type" in value:
+        yield from _check_typed(owner, key, value, path, custom, namespaces, what)
+        return
+    if isinstance(value, (bool, int, float, dict)):  # a mapping without 'type' is no Keras object either
         yield (path, f"{owner}: {key} must be the name of {_article(what)} or a {{type: ...}} mapping, found {_describe(value)}", None, "wrong-type")
 
 
@@ -300,9 +310,7 @@ def _check_layer_value(owner: str, key: str, value: Any, path: tuple, custom: se
             if isinstance(item, (dict, str, bool, int, float)):
                 yield from _check_layer_value(owner, key, item, path + (i,), custom)
         return
-    if isinstance(value, dict):
-        if "type" not in value:
-            return
+    if isinstance(value, dict) and "type" in value:
         type_name = value["type"]
         if _is_param(type_name) or (isinstance(type_name, str) and (type_name in custom or ">" in type_name)):
             return
@@ -378,7 +386,7 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-def _type_hint(kind: str, value: Any) -> Optional[str]:
+def _type_hint(kind: str, value: Any) -> str | None:
     if kind in ("int", "ints") and isinstance(value, float) and value.is_integer():
         return "write an integer; in $(...) use '//' for integer division"
     if kind == "bool" and isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "true", "false"):
@@ -396,7 +404,7 @@ def _looks_numeric(text: str) -> bool:
     return True
 
 
-def _default_hint(spec: dict[str, Any]) -> Optional[str]:
+def _default_hint(spec: dict[str, Any]) -> str | None:
     if "default" in spec:
         return f"remove it to get the default, {json.dumps(spec['default'])}"
     return None
@@ -406,6 +414,6 @@ def _article(what: str) -> str:
     return ("an " if what[:1] in "aeiou" else "a ") + what
 
 
-def _custom_hint(hint: Optional[str]) -> str:
+def _custom_hint(hint: str | None) -> str:
     extra = "(a custom one must be passed in custom_objects= or registered with Keras)"
     return f"{hint} {extra}" if hint else extra

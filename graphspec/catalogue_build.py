@@ -13,8 +13,8 @@ finds them (the ``__init__`` signatures along the MRO, following ``**kwargs`` up
 the Keras base class), less those a subclass always passes to its base itself
 (``rank`` of ``Conv2D``, ``cell`` of ``LSTM``: giving them is a Keras error).
 
-Each argument has a default (``default``, or ``required``, or ``default_unjsonable``)
-and a type, inferred from the default, the name, the docstring and the source, and
+Each argument has a default (``default``, or ``required``, or ``default_unjsonable``),
+the first sentence of its docstring (``doc``) and a type, inferred from the default, the name, the docstring and the source, and
 deliberately loose: where the evidence is not clear the type is ``any``, because a
 catalogue that rejects what Keras accepts is worse than one that lets Keras report
 the mistake at build time. Types (``"type"``):
@@ -42,11 +42,12 @@ import argparse
 import ast
 import inspect
 import json
+import math
 import re
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.json")
 
@@ -125,7 +126,7 @@ _OTHER_TYPE_WORDS = re.compile(r"^(optional[.,]? )?(a |an |the )?(positive |sing
 # -- constructors ------------------------------------------------------------------
 
 
-def constructor_parameters(cls: type) -> tuple[Optional[list[inspect.Parameter]], set[str]]:
+def constructor_parameters(cls: type) -> tuple[list[inspect.Parameter] | None, set[str]]:
     """The keyword parameters of `cls`'s constructor, following ``**kwargs`` up the MRO,
     and the names a subclass passes to its base itself (not for the caller to give).
 
@@ -174,7 +175,7 @@ def _passed_to_base(klass: type) -> tuple[set[str], int]:
     return set(), 0
 
 
-def _parse(obj: Any) -> Optional[ast.AST]:
+def _parse(obj: Any) -> ast.AST | None:
     try:
         return ast.parse(textwrap.dedent(inspect.getsource(obj)))
     except (OSError, TypeError, SyntaxError):
@@ -206,8 +207,8 @@ def _parse_args_section(doc: str) -> dict[str, str]:
         if not header:
             continue
         base = len(header.group(1))
-        current: Optional[str] = None
-        item_indent: Optional[int] = None
+        current: str | None = None
+        item_indent: int | None = None
         while i < len(lines):
             line = lines[i]
             if not line.strip():
@@ -234,7 +235,7 @@ class _Unknown(Exception):
     pass
 
 
-def source_choices(cls: type, name: str) -> Optional[list[Any]]:
+def source_choices(cls: type, name: str) -> list[Any] | None:
     """The values Keras's source checks `name` against, or None when it does not.
 
     Only constructors are read. Recognised: ``if name not in <collection>`` (also ``self.name``/``self._name``),
@@ -269,7 +270,7 @@ def _is_arg(node: ast.AST, name: str) -> bool:
     )
 
 
-def _checked_values(function: ast.FunctionDef, name: str, klass: type, module: Any) -> Optional[list[Any]]:
+def _checked_values(function: ast.FunctionDef, name: str, klass: type, module: Any) -> list[Any] | None:
     for node in ast.walk(function):
         try:
             if _is_not_in(node, name):
@@ -317,7 +318,7 @@ def _callee(node: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
-def _evaluate(node: Optional[ast.AST], function: ast.FunctionDef, klass: type, module: Any) -> Any:
+def _evaluate(node: ast.AST | None, function: ast.FunctionDef, klass: type, module: Any) -> Any:
     """A constant expression of Keras's source, or _Unknown."""
     if node is None:
         raise _Unknown()
@@ -373,7 +374,7 @@ def _lowercased(source: str, name: str) -> bool:
 
 def json_value(value: Any) -> tuple[bool, Any]:
     """(True, the JSON form) of a default, or (False, None) when it has none."""
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+    if isinstance(value, float) and not math.isfinite(value):
         return False, None
     if isinstance(value, _JSON_TYPES):
         return True, value
@@ -530,8 +531,11 @@ def describe_class(cls: type, kind: str) -> dict[str, Any]:
         entry["open"] = True
         entry["args"] = {}
         return entry
-    docs = docstring_arguments(cls) if kind == "layers" else {}
+    docs = docstring_arguments(cls)
     source = _source_text(cls) if kind == "layers" else ""
+    summary = _summary((cls.__doc__ or "").strip().split("\n\n")[0])
+    if summary:
+        entry["doc"] = summary
     args: dict[str, Any] = {}
     for p in parameters:
         if p.name == "name":
@@ -550,11 +554,24 @@ def describe_class(cls: type, kind: str) -> dict[str, Any]:
                 info["default_unjsonable"] = True
         else:
             info["required"] = True
+        doc = _summary(docs.get(p.name, ""))
+        if doc:
+            info["doc"] = doc
         args[p.name] = info
     entry["args"] = args
     if internal - {"name"}:
         entry["passed_by_class"] = sorted(internal - {"name"})
     return entry
+
+
+def _summary(text: str, limit: int = 200) -> str:
+    """The first sentence of a description, on one line, at most `limit` characters."""
+    text = " ".join(text.split())
+    for match in re.finditer(r"(?<=[a-z0-9)`\]])\.(\s|$)", text):
+        if not re.search(r"\b(e\.g|i\.e|etc|vs)$", text[: match.start()]):
+            text = text[: match.start() + 1]
+            break
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def _source_text(cls: type) -> str:
@@ -610,7 +627,7 @@ def _names(kind: str) -> list[str]:
             continue
         try:
             found = module.get(name)
-        except Exception:  # noqa: BLE001 - not a name Keras takes
+        except Exception:  # noqa: BLE001, S112 - not a name Keras takes
             continue
         if found is not None:
             accepted.append(name)
@@ -659,7 +676,7 @@ def dumps(catalogue: dict[str, Any]) -> str:
     return json.dumps(catalogue, sort_keys=True, indent=1, ensure_ascii=True) + "\n"
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graphspec.catalogue_build", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=CATALOGUE_PATH)
     parser.add_argument("--check", action="store_true", help="exit 1 when the file differs from the installed Keras")

@@ -17,30 +17,7 @@ from keras.src.saving.serialization_lib import SafeModeScope  # not exported by 
 
 from graphspec.errors import Problem, SpecError, did_you_mean
 from graphspec.graph import split_ref
-from graphspec.resolve import Collector, Graph, Node, Origin, output_names
-
-MERGE_LAYERS = {
-    "concatenate": "Concatenate",
-    "add": "Add",
-    "subtract": "Subtract",
-    "multiply": "Multiply",
-    "average": "Average",
-    "maximum": "Maximum",
-    "minimum": "Minimum",
-    "dot": "Dot",
-}
-
-# Layers whose arguments are code, or that load code: a spec never runs code.
-REFUSED = {
-    "Lambda": "runs a Python function",
-    "TFSMLayer": "loads a TensorFlow SavedModel, which can hold arbitrary code",
-    "TorchModuleWrapper": "wraps arbitrary PyTorch code",
-    "JaxLayer": "wraps an arbitrary JAX function",
-    "FlaxLayer": "wraps an arbitrary Flax module",
-}
-
-# Keras layers (besides merges) that take a list of tensors as their one input.
-LIST_INPUT_LAYERS = {"Attention", "AdditiveAttention"}
+from graphspec.resolve import MERGE_LAYERS, REFUSED_LAYERS as REFUSED, Collector, Graph, Node, Origin, output_names
 
 _NAMESPACES: dict[str, Any] = {
     "layers": keras.layers,
@@ -100,6 +77,12 @@ def lookup(name: str, kinds: Sequence[str], custom_objects: Mapping[str, Any]) -
     if kinds == ["layers"]:
         hint = (hint + " " if hint else "") + "(a custom layer must be passed in custom_objects= or registered with Keras)"
     raise LookupError(f"unknown {what[:-1] if len(kinds) == 1 else 'Keras object'} type '{name}'", hint, "unknown-type")
+
+
+def custom_type_names(custom_objects: Mapping[str, Any]) -> set[str]:
+    """The type names a spec may use beyond the catalogue: the caller's objects and Keras's registered ones."""
+    registered = keras.saving.get_custom_objects()
+    return set(custom_objects) | set(registered) | {key.split(">")[-1] for key in registered}
 
 
 def constructor_arguments(cls: type) -> Optional[set[str]]:
@@ -276,7 +259,6 @@ class _Compiler:
             if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
                 raise _NodeError(f"'{node.target}' is not a Keras layer class", ("type",), "use a class from keras.layers or a custom layer", code="unknown-type")
             type_name = node.target
-            self.check_single_input(node, cls, arguments)
         kwargs = {key: self.value(value, key, node.origin, (key,)) for key, value in node.args.items()}
         self.check_arguments(cls, kwargs, (), type_name)
         chain = []
@@ -305,20 +287,6 @@ class _Compiler:
             current = self.call_chain(node, [model], current)
         layers[owner.name] = chain
         return current
-
-    def check_single_input(self, node: Node, cls: type, arguments: Any) -> None:
-        if not isinstance(arguments, list) or len(arguments) < 2:
-            return
-        takes_list = any(k.__name__ == "Merge" for k in cls.__mro__) or cls.__name__ in LIST_INPUT_LAYERS
-        if takes_list or cls.__module__.split(".")[0] != "keras":
-            return
-        refs = ", ".join(node.inputs) if isinstance(node.inputs, list) else str(node.inputs)
-        raise _NodeError(
-            f"{node.target} takes one input, but 'from' lists {len(arguments)}",
-            ("from",),
-            f"merge them first: add a node '{{merge: concatenate, from: [{refs}]}}' and use it in 'from'",
-            code="too-many-inputs",
-        )
 
     def call_chain(self, node: Node, chain: Sequence[Any], arguments: Any) -> Any:
         current = arguments

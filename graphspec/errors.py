@@ -70,6 +70,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "bad-model": ("GS510", "Keras cannot assemble the model from these outputs", "see the message"),
     "bad-compile": ("GS511", "a compile section Keras rejects", "see the message"),
     "expectation": ("GS512", "the built model differs from its 'expect' section", "update 'expect' if the change is intended"),
+    "missing-argument": ("GS513", "a required constructor argument is missing (Dense without units)", "add it"),
 }
 
 

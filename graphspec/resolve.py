@@ -10,15 +10,36 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Collection, Mapping, Optional, Union
 
+from graphspec import catalogue
 from graphspec.errors import Problem, SpecError, did_you_mean
 from graphspec.graph import block_output_names, check_block_recursion, check_scope
 from graphspec.params import ParamError, Scope, substitute
 from graphspec.source import Limits, Path, SourceMap
-from graphspec.spec import BlockSpec, NodeSpec, Spec, owner
+from graphspec.spec import KINDS, BlockSpec, NodeSpec, Spec, owner
 
 Refs = Union[str, list[str], dict[str, str]]
+
+MERGE_LAYERS = {
+    "concatenate": "Concatenate",
+    "add": "Add",
+    "subtract": "Subtract",
+    "multiply": "Multiply",
+    "average": "Average",
+    "maximum": "Maximum",
+    "minimum": "Minimum",
+    "dot": "Dot",
+}
+
+# Layers whose arguments are code, or that load code: a spec never runs code.
+REFUSED_LAYERS = {
+    "Lambda": "runs a Python function",
+    "TFSMLayer": "loads a TensorFlow SavedModel, which can hold arbitrary code",
+    "TorchModuleWrapper": "wraps arbitrary PyTorch code",
+    "JaxLayer": "wraps an arbitrary JAX function",
+    "FlaxLayer": "wraps an arbitrary Flax module",
+}
 
 
 class _Missing:
@@ -145,6 +166,7 @@ def resolve(
     params: Optional[Mapping[str, Any]] = None,
     limits: Optional[Limits] = None,
     structure: Optional[Structure] = None,
+    custom_types: Collection[str] = (),
 ) -> Graph:
     """Substitute params, instantiate blocks and count repeats.
 
@@ -153,6 +175,7 @@ def resolve(
         params: overrides of the file's top-level params.
         limits: bounds on the expanded size.
         structure: the result of `check_structure`, when the caller has it already.
+        custom_types: names of the caller's custom layers and objects (not in the catalogue).
 
     Raises:
         SpecError: every problem found, blocks' ones merged per definition line.
@@ -177,7 +200,7 @@ def resolve(
                 )
             ]
         )
-    resolver = _Resolver(spec, collector, limits, structure.orders)
+    resolver = _Resolver(spec, collector, limits, structure.orders, custom_types)
     graph = Graph(name=spec.name or "model", source=source)
     for name, input_spec in spec.inputs.items():
         graph.inputs.append(resolver.input(name, input_spec.model_dump(exclude_none=True), top_scope))
@@ -253,8 +276,9 @@ def _top_scope(spec: Spec, overrides: dict[str, Any], collector: Collector) -> S
 
 
 class _Resolver:
-    def __init__(self, spec: Spec, collector: Collector, limits: Limits, orders: dict[Path, list[str]]) -> None:
+    def __init__(self, spec: Spec, collector: Collector, limits: Limits, orders: dict[Path, list[str]], custom_types: Collection[str]) -> None:
         self.spec = spec
+        self.custom_types = set(custom_types)
         self.collector = collector
         self.limits = limits
         self.orders = orders
@@ -336,9 +360,13 @@ class _Resolver:
             if self._over_limit(origin):
                 return None
         args = {}
+        before = self.collector.count
         for key, raw in spec.args.items():
             args[key] = self.values(raw, Origin(source, origin.path + (key,), instance), scope)
         node = Node(name, spec.kind, spec.target, args, spec.from_, repeat, origin)
+        well_formed = sum(getattr(spec, k) is not None for k in KINDS) == 1
+        if spec.kind in ("layer", "merge") and well_formed and self.collector.count == before and not _holds_missing(args):
+            self.check_layer(node)
         if spec.kind == "block":
             before = self.count
             node.body = self.block(node, spec, scope, instance)
@@ -361,6 +389,36 @@ class _Resolver:
                 )
             )
         return True
+
+    def check_layer(self, node: Node) -> None:
+        """What the layer catalogue knows Keras would refuse: types, arguments, values, inputs."""
+        origin = node.origin
+        if node.kind == "merge" and node.target not in MERGE_LAYERS:
+            return  # reported by the spec checks
+        type_name = MERGE_LAYERS[node.target] if node.kind == "merge" else node.target
+        custom = self.custom_types
+        if node.kind == "layer" and not catalogue.is_known_layer(type_name) and type_name not in custom and ">" not in type_name:
+            if type_name in REFUSED_LAYERS:
+                message, hint, code = f"'{type_name}' is refused: it {REFUSED_LAYERS[type_name]}", "a spec never runs code; write a custom layer and pass it in custom_objects", "refused"
+            else:
+                close = catalogue.close_layers(type_name)
+                hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? " if close else "") + "(a custom layer must be passed in custom_objects= or registered with Keras)"
+                message, code = f"unknown layer type '{type_name}'", "unknown-type"
+            self.collector.add(origin.problem(f"{origin.who}: {message}", ("type",), hint=hint, code=code), origin.instance)
+            return
+        for sub, message, hint, code in catalogue.check_layer_arguments(type_name, node.args, custom):
+            self.collector.add(origin.problem(f"{origin.who}: {message}", sub, key=code == "unknown-argument", hint=hint, code=code), origin.instance)
+        refs = node.inputs
+        if node.kind == "layer" and isinstance(refs, list) and len(refs) > 1 and catalogue.is_known_layer(type_name) and not catalogue.takes_list(type_name):
+            self.collector.add(
+                origin.problem(
+                    f"{origin.who}: {type_name} takes one input, but 'from' lists {len(refs)}",
+                    ("from",),
+                    hint=f"merge them first: add a node '{{merge: concatenate, from: [{', '.join(refs)}]}}' and use it in 'from'",
+                    code="too-many-inputs",
+                ),
+                origin.instance,
+            )
 
     def repeat(self, spec: NodeSpec, origin: Origin, scope: Scope) -> Optional[int]:
         if spec.repeat is None:
@@ -488,6 +546,14 @@ class _Resolver:
                 ),
                 origin.instance,
             )
+
+
+def _holds_missing(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_missing(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_missing(v) for v in value)
+    return value is MISSING
 
 
 def _root(scope: Scope) -> Scope:
