@@ -49,6 +49,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from graphspec.files import write_atomic
+
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.json")
 
 NAMESPACES = ("activations", "initializers", "regularizers", "constraints", "optimizers", "losses", "metrics")
@@ -688,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{options.output} is stale; run: python -m graphspec.catalogue_build", file=sys.stderr)
             return 1
         return 0
-    options.output.write_text(text, encoding="utf-8")
+    write_atomic(options.output, text)
     data = json.loads(text)
     count = sum(len(v["args"]) for v in data["layers"].values())
     print(f"wrote {options.output}: {len(data['layers'])} layers, {count} layer arguments, Keras {data['keras_version']}")

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from graphspec.files import write_atomic
 from graphspec import catalogue
 from graphspec.spec import MERGES, NAME, REF, TWO_INPUT_MERGES, Spec
 
@@ -423,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(text)
         return 0
     options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(text, encoding="utf-8")
+    write_atomic(options.output, text)
     return 0
 
 
