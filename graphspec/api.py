@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Mapping
 from pathlib import Path as FilePath
-from typing import TYPE_CHECKING, Any, Collection, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from graphspec.errors import SpecError
 from graphspec.imports import add_imports, read_text
@@ -22,9 +23,9 @@ def loads(
     text: str,
     *,
     file: str = "<string>",
-    params: Optional[Mapping[str, Any]] = None,
-    limits: Optional[Limits] = None,
-    base_dir: Optional[PathLike] = None,
+    params: Mapping[str, Any] | None = None,
+    limits: Limits | None = None,
+    base_dir: PathLike | None = None,
     allow_imports_outside: bool = False,
     custom_types: Collection[str] = (),
 ) -> Spec:
@@ -79,8 +80,8 @@ def loads(
 def load(
     path: PathLike,
     *,
-    params: Optional[Mapping[str, Any]] = None,
-    limits: Optional[Limits] = None,
+    params: Mapping[str, Any] | None = None,
+    limits: Limits | None = None,
     allow_imports_outside: bool = False,
     custom_types: Collection[str] = (),
 ) -> Spec:
@@ -97,13 +98,13 @@ def load(
 
 
 def build(
-    source: Union[PathLike, Spec],
-    params: Optional[Mapping[str, Any]] = None,
-    custom_objects: Optional[Mapping[str, Any]] = None,
+    source: PathLike | Spec,
+    params: Mapping[str, Any] | None = None,
+    custom_objects: Mapping[str, Any] | None = None,
     *,
-    limits: Optional[Limits] = None,
+    limits: Limits | None = None,
     allow_imports_outside: bool = False,
-) -> "keras.Model":
+) -> keras.Model:
     """Build the Keras functional model a spec describes, compiled if it has a `compile` section.
 
     Args:
@@ -121,7 +122,10 @@ def build(
         >>> model.count_params()
         903510
     """
-    from graphspec.compiler import compile_model, custom_type_names  # the only place Keras is imported
+    from graphspec.compiler import (  # the only place Keras is imported
+        compile_model,
+        custom_type_names,
+    )
 
     custom_types = custom_type_names(custom_objects or {})
     if isinstance(source, Spec):

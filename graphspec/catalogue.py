@@ -223,7 +223,7 @@ def _check_value(owner: str, key: str, spec: dict[str, Any], value: Any, path: t
     if kind == "any" or _has_param(value):
         return
     if value is None:
-        if spec.get("nullable") or "default" in spec and spec["default"] is None or kind in ("activation",) + _OBJECT_TYPES:
+        if spec.get("nullable") or ("default" in spec and spec["default"] is None) or kind in ("activation",) + _OBJECT_TYPES:
             return
         yield (path, f"{owner}: {key} must be {_TYPE_TEXT.get(kind, 'given')}, found nothing (null)", _default_hint(spec), "wrong-type")
         return

@@ -629,7 +629,7 @@ def _names(kind: str) -> list[str]:
             continue
         try:
             found = module.get(name)
-        except Exception:  # noqa: BLE001, S112 - not a name Keras takes
+        except Exception:
             continue
         if found is not None:
             accepted.append(name)

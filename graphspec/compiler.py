@@ -10,14 +10,16 @@ on it, so one `SpecError` reports them all.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import keras
 from keras.src.saving.serialization_lib import SafeModeScope  # not exported by keras.saving
 
 from graphspec.errors import Problem, SpecError, did_you_mean
 from graphspec.graph import split_ref
-from graphspec.resolve import MERGE_LAYERS, REFUSED_LAYERS as REFUSED, Collector, Graph, Node, Origin, output_names
+from graphspec.resolve import MERGE_LAYERS, Collector, Graph, Node, Origin, output_names
+from graphspec.resolve import REFUSED_LAYERS as REFUSED
 
 _NAMESPACES: dict[str, Any] = {
     "layers": keras.layers,
@@ -85,7 +87,7 @@ def custom_type_names(custom_objects: Mapping[str, Any]) -> set[str]:
     return set(custom_objects) | set(registered) | {key.split(">")[-1] for key in registered}
 
 
-def constructor_arguments(cls: type) -> Optional[set[str]]:
+def constructor_arguments(cls: type) -> set[str] | None:
     """The keyword arguments a class's constructor takes, following ``**kwargs`` up the MRO.
 
     None when it cannot be told (a constructor that takes ``**kwargs`` outside Keras).
@@ -116,7 +118,7 @@ class _Compiler:
         """Problems so far, those inside blocks merged per definition line."""
         return self.collector.problems()
 
-    def report(self, problem: Problem, origin: Optional[Origin] = None) -> None:
+    def report(self, problem: Problem, origin: Origin | None = None) -> None:
         self.collector.add(problem, origin.instance if origin else ())
 
     # -- values -------------------------------------------------------------------
@@ -151,7 +153,7 @@ class _Compiler:
         self.check_arguments(cls, kwargs, sub, type_name)
         try:
             return cls(**kwargs)
-        except Exception as error:  # noqa: BLE001 - any Keras complaint is a spec problem
+        except Exception as error:
             raise _NodeError(f"Keras rejects {type_name}({_kwargs_text(kwargs)}): {_keras_message(error)}", sub, code="bad-argument") from None
 
     def check_arguments(self, cls: type, kwargs: Mapping[str, Any], sub: tuple, type_name: str) -> None:
@@ -172,7 +174,7 @@ class _Compiler:
 
     def graph(self, graph: Graph, inputs: Sequence[Any]) -> tuple[dict[str, Any], Any]:
         """Build `graph`'s nodes on `inputs` (symbolic tensors); (every node's output, the outputs)."""
-        tensors: dict[str, Any] = dict(zip(graph.input_names, inputs))
+        tensors: dict[str, Any] = dict(zip(graph.input_names, inputs, strict=False))
         layers: dict[str, list[Any]] = {}
         by_name = {node.name: node for node in graph.nodes}
         for node in graph.nodes:
@@ -198,7 +200,7 @@ class _Compiler:
             outputs = outputs[0] if len(outputs) == 1 else outputs
         return tensors, outputs
 
-    def ref(self, ref: str, tensors: Mapping[str, Any], origin: Optional[Origin], sub: tuple) -> Any:
+    def ref(self, ref: str, tensors: Mapping[str, Any], origin: Origin | None, sub: tuple) -> Any:
         name, part = split_ref(ref)
         value = tensors.get(name, _FAILED)
         if value is _FAILED:
@@ -241,7 +243,7 @@ class _Compiler:
         if owner.kind == "block" and owner.body is not None and isinstance(result, (list, tuple)):
             names = output_names(owner.body)
             if len(set(names)) == len(names) == len(result):
-                return dict(zip(names, result))  # refs reach them by name or by index
+                return dict(zip(names, result, strict=False))  # refs reach them by name or by index
         return result
 
     def make(self, node: Node, arguments: Any, layers: dict[str, list[Any]]) -> list[Any]:
@@ -265,7 +267,7 @@ class _Compiler:
         for name in node.layer_names():
             try:
                 chain.append(cls(**kwargs, name=name))
-            except Exception as error:  # noqa: BLE001 - any Keras complaint is a spec problem
+            except Exception as error:
                 message = _keras_message(error)
                 culprit = next((k for k in kwargs if f"`{k}`" in message or f"{k}=" in message), None)
                 raise _NodeError(
@@ -300,7 +302,7 @@ class _Compiler:
                     current = layer(current)
             except _NodeError:
                 raise
-            except Exception as error:  # noqa: BLE001 - shape errors and the like
+            except Exception as error:
                 raise _NodeError(
                     f"Keras cannot apply {_layer_text(node)} to {_shapes_text(node, arguments)}: {_keras_message(error)}",
                     ("from",),
@@ -314,19 +316,19 @@ class _Compiler:
         body = node.body
         assert body is not None
         tensors = arguments if isinstance(arguments, list) else [arguments]
-        inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(body.input_names, tensors)]
+        inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(body.input_names, tensors, strict=False)]
         before = self.collector.count
         _, outputs = self.graph(body, inputs)
         if self.collector.count > before:
             raise _Reported()
         try:
             return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             raise _NodeError(f"Keras cannot make a model of block '{node.target}': {_keras_message(error)}", ("block",), code="bad-model") from None
 
 
 class _NodeError(Exception):
-    def __init__(self, message: str, sub: tuple = (), hint: Optional[str] = None, key: bool = False, code: str = "bad-argument") -> None:
+    def __init__(self, message: str, sub: tuple = (), hint: str | None = None, key: bool = False, code: str = "bad-argument") -> None:
         super().__init__(message)
         self.message, self.sub, self.hint, self.key, self.code = message, sub, hint, key, code
 
@@ -363,11 +365,11 @@ def _shapes_text(node: Node, arguments: Any) -> str:
         return ", ".join(f"{k}={shape(v)}" for k, v in arguments.items())
     if isinstance(arguments, list):
         names = refs if isinstance(refs, list) else [str(refs)] * len(arguments)
-        return ", ".join(f"{n} {shape(t)}" for n, t in zip(names, arguments))
+        return ", ".join(f"{n} {shape(t)}" for n, t in zip(names, arguments, strict=False))
     return f"{refs} {shape(arguments)}"
 
 
-def compile_model(graph: Graph, custom_objects: Optional[Mapping[str, Any]] = None) -> Any:
+def compile_model(graph: Graph, custom_objects: Mapping[str, Any] | None = None) -> Any:
     """Build the keras.Model of a resolved graph; compile it if the spec says how.
 
     Raises:
@@ -381,7 +383,7 @@ def compile_model(graph: Graph, custom_objects: Optional[Mapping[str, Any]] = No
         for spec in graph.inputs:
             try:
                 inputs.append(keras.Input(shape=spec.shape, dtype=spec.dtype, name=spec.name, **spec.options))
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 compiler.report(spec.origin.problem(f"input '{spec.name}': Keras rejects it: {_keras_message(error)}", code="bad-input"))
         if compiler.problems:
             raise SpecError(compiler.problems)
@@ -393,7 +395,7 @@ def compile_model(graph: Graph, custom_objects: Optional[Mapping[str, Any]] = No
             raise SpecError(compiler.problems)
         try:
             model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=graph.name)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             assert graph.output_origin is not None
             compiler.report(graph.output_origin.problem(f"outputs: Keras cannot make a model of them: {_keras_message(error)}", code="bad-model"))
             raise SpecError(compiler.problems) from None
@@ -420,13 +422,13 @@ def _compile(model: Any, graph: Graph, compiler: _Compiler) -> None:
                 continue
             try:
                 getter(name)  # Keras resolves these lazily, at fit time; check them now
-            except Exception:  # noqa: BLE001
+            except Exception:
                 compiler.report(origin.problem(f"compile: unknown {'loss' if key == 'loss' else 'metric'} '{name}'", sub, hint=f"use a name from keras.{'losses' if key == 'loss' else 'metrics'}", code="unknown-name"))  # type: ignore[union-attr]
     if compiler.problems:
         return
     try:
         model.compile(**kwargs)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         compiler.report(origin.problem(f"compile: Keras rejects it: {_keras_message(error)}", code="bad-compile"))  # type: ignore[union-attr]
 
 

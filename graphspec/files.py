@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Union
 
 
-def write_atomic(path: Union[str, "os.PathLike[str]"], data: Union[str, bytes]) -> None:
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     """Write `data` (text as UTF-8) to `path` through a temporary file and `os.replace`."""
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data

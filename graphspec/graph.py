@@ -7,8 +7,8 @@ the order they appear in the file, so that layer order and weights are stable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import networkx as nx
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path as FilePath
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -81,7 +81,7 @@ def _import_into(
     allow_outside: bool,
     chain: tuple[FilePath, ...],
     problems: list[Problem],
-    entry: Optional[tuple[SourceMap, tuple[Any, ...]]] = None,
+    entry: tuple[SourceMap, tuple[Any, ...]] | None = None,
 ) -> None:
     """`entry`: the import line in the file the user loaded that led here, for cycles."""
     for index, relative in enumerate(imports):
@@ -131,7 +131,7 @@ def _import_into(
 
 def _load_library(
     target: FilePath, shown: str, source: SourceMap, where: tuple[Any, ...], limits: Limits, problems: list[Problem]
-) -> Optional[tuple[dict[str, BlockSpec], SourceMap, list[str]]]:
+) -> tuple[dict[str, BlockSpec], SourceMap, list[str]] | None:
     try:
         text = read_text(target, shown, limits)
         document = parse_yaml(text, shown, limits)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import ast
 import math
 import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from graphspec.errors import did_you_mean
 
@@ -37,13 +38,13 @@ class Scope:
     """Param values visible at one place: a block's own params, then its parent's."""
 
     values: Mapping[str, Any]
-    parent: Optional["Scope"] = None
+    parent: Scope | None = None
     label: str = "params"
     _names: list[str] = field(default_factory=list, repr=False)
 
     def lookup(self, name: str) -> Any:
         """The value of param `name`, searching outwards."""
-        scope: Optional[Scope] = self
+        scope: Scope | None = self
         while scope is not None:
             if name in scope.values:
                 return scope.values[name]
@@ -57,7 +58,7 @@ class Scope:
     def names(self) -> list[str]:
         """Every name visible from this scope."""
         names: list[str] = []
-        scope: Optional[Scope] = self
+        scope: Scope | None = self
         while scope is not None:
             names += list(scope.values)
             scope = scope.parent

@@ -9,8 +9,9 @@ line of the block's definition, naming the instances where it happens.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Collection, Mapping, Optional, Union
+from typing import Any
 
 from graphspec import catalogue
 from graphspec.errors import Problem, SpecError, did_you_mean
@@ -19,7 +20,7 @@ from graphspec.params import ParamError, Scope, substitute
 from graphspec.source import Limits, Path, SourceMap
 from graphspec.spec import KINDS, BlockSpec, NodeSpec, Spec, owner
 
-Refs = Union[str, list[str], dict[str, str]]
+Refs = str | list[str] | dict[str, str]
 
 MERGE_LAYERS = {
     "concatenate": "Concatenate",
@@ -75,8 +76,8 @@ class Input:
     """A top-level input, ready for ``keras.Input``."""
 
     name: str
-    shape: tuple[Optional[int], ...]
-    dtype: Optional[str]
+    shape: tuple[int | None, ...]
+    dtype: str | None
     options: dict[str, Any]
     origin: Origin
 
@@ -90,9 +91,9 @@ class Node:
     target: str
     args: dict[str, Any]
     inputs: Refs
-    repeat: Optional[int]
+    repeat: int | None
     origin: Origin
-    body: Optional["Graph"] = None
+    body: Graph | None = None
 
     def layer_names(self) -> list[str]:
         """The Keras names this node creates: ``name``, or ``name_1 ... name_N`` with repeat."""
@@ -109,11 +110,11 @@ class Graph:
     inputs: list[Input] = field(default_factory=list)
     input_names: list[str] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
-    outputs: Union[list[str], dict[str, str]] = field(default_factory=list)
-    output_origin: Optional[Origin] = None
-    compile: Optional[dict[str, Any]] = None
-    expect: Optional[dict[str, Any]] = None
-    source: Optional[SourceMap] = None
+    outputs: list[str] | dict[str, str] = field(default_factory=list)
+    output_origin: Origin | None = None
+    compile: dict[str, Any] | None = None
+    expect: dict[str, Any] | None = None
+    source: SourceMap | None = None
 
 
 class Collector:
@@ -163,9 +164,9 @@ def check_structure(spec: Spec) -> Structure:
 
 def resolve(
     spec: Spec,
-    params: Optional[Mapping[str, Any]] = None,
-    limits: Optional[Limits] = None,
-    structure: Optional[Structure] = None,
+    params: Mapping[str, Any] | None = None,
+    limits: Limits | None = None,
+    structure: Structure | None = None,
     custom_types: Collection[str] = (),
 ) -> Graph:
     """Substitute params, instantiate blocks and count repeats.
@@ -349,7 +350,7 @@ class _Resolver:
             resolved.append(node)
         return resolved
 
-    def node(self, name: str, spec: NodeSpec, base: Path, source: SourceMap, scope: Scope, instance: tuple[str, ...]) -> Optional[Node]:
+    def node(self, name: str, spec: NodeSpec, base: Path, source: SourceMap, scope: Scope, instance: tuple[str, ...]) -> Node | None:
         origin = Origin(source, base + (name,), instance)
         self.count += 1
         if self._over_limit(origin):
@@ -420,7 +421,7 @@ class _Resolver:
                 origin.instance,
             )
 
-    def repeat(self, spec: NodeSpec, origin: Origin, scope: Scope) -> Optional[int]:
+    def repeat(self, spec: NodeSpec, origin: Origin, scope: Scope) -> int | None:
         if spec.repeat is None:
             return None
         count = self.values(spec.repeat, Origin(origin.source, origin.path + ("repeat",), origin.instance), scope)
@@ -451,7 +452,7 @@ class _Resolver:
             return None
         return count
 
-    def block(self, node: Node, spec: NodeSpec, caller: Scope, instance: tuple[str, ...]) -> Optional[Graph]:
+    def block(self, node: Node, spec: NodeSpec, caller: Scope, instance: tuple[str, ...]) -> Graph | None:
         origin = node.origin
         block = self.spec.blocks.get(spec.target)
         if block is None:

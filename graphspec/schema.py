@@ -28,8 +28,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from graphspec.files import write_atomic
 from graphspec import catalogue
+from graphspec.files import write_atomic
 from graphspec.spec import MERGES, NAME, REF, TWO_INPUT_MERGES, Spec
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "graphspec.schema.json"

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import yaml
 
 from graphspec.errors import Problem, SpecError
 
-Path = tuple[Union[str, int], ...]
+Path = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class _Composer(yaml.SafeLoader):
         super().__init__(text)
         self.tagged: list[tuple[str, yaml.Mark]] = []
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102 - PyYAML hook
+    def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         tag = getattr(event, "tag", None)
         if tag not in (None, "!"):

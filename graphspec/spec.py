@@ -9,7 +9,7 @@ checked in `check_nodes` so that each gets a message that says how to fix it.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
@@ -31,7 +31,7 @@ class InputSpec(_Strict):
     """An input node: ``{shape: [28, 28, 1], dtype: float32}`` (batch dimension excluded)."""
 
     shape: Any
-    dtype: Optional[str] = None
+    dtype: str | None = None
     batch_size: Any = None
     sparse: Any = None
     ragged: Any = None
@@ -42,10 +42,10 @@ class NodeSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    type: Optional[str] = None
-    merge: Optional[str] = None
-    share: Optional[str] = None
-    block: Optional[str] = None
+    type: str | None = None
+    merge: str | None = None
+    share: str | None = None
+    block: str | None = None
     from_: Any = Field(default=None, alias="from")
     repeat: Any = None
 
@@ -85,7 +85,7 @@ class NodeSpec(BaseModel):
         return []
 
 
-Outputs = Union[list[str], dict[str, str]]
+Outputs = list[str] | dict[str, str]
 
 
 class BlockSpec(_Strict):
@@ -117,10 +117,10 @@ class CompileSpec(_Strict):
     metrics: Any = None
     loss_weights: Any = None
     weighted_metrics: Any = None
-    run_eagerly: Optional[bool] = None
+    run_eagerly: bool | None = None
     steps_per_execution: Any = None
     jit_compile: Any = None
-    auto_scale_loss: Optional[bool] = None
+    auto_scale_loss: bool | None = None
 
 
 class ExpectSpec(_Strict):
@@ -138,15 +138,15 @@ class Spec(_Strict):
     """
 
     graphspec: Literal[1] = 1
-    name: Optional[str] = None
+    name: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     imports: list[str] = Field(default_factory=list)
     inputs: dict[str, InputSpec]
     nodes: dict[str, NodeSpec]
     outputs: Outputs
     blocks: dict[str, BlockSpec] = Field(default_factory=dict)
-    compile: Optional[CompileSpec] = None
-    expect: Optional[ExpectSpec] = None
+    compile: CompileSpec | None = None
+    expect: ExpectSpec | None = None
     _source: SourceMap = PrivateAttr()
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
 
@@ -263,9 +263,7 @@ def _strip_union_branches(loc: Path, data: Any) -> Path:
     out: list[Any] = []
     cursor = data
     for part in loc:
-        if isinstance(cursor, dict) and part in cursor:
-            cursor = cursor[part]
-        elif isinstance(cursor, list) and isinstance(part, int) and part < len(cursor):
+        if (isinstance(cursor, dict) and part in cursor) or (isinstance(cursor, list) and isinstance(part, int) and part < len(cursor)):
             cursor = cursor[part]
         elif isinstance(part, str) and (part in _BRANCHES or "[" in part):
             continue
@@ -494,7 +492,7 @@ def _check_merge(node: NodeSpec, path: Path, source: SourceMap) -> list[Problem]
             source.problem(
                 path + ("from",),
                 f"{who}: a merge needs at least two inputs, found {count}",
-                hint=f"list two or more refs: 'from: [a, b]'; to pass one tensor on, use a layer node",
+                hint="list two or more refs: 'from: [a, b]'; to pass one tensor on, use a layer node",
                 code="merge-inputs",
             )
         ]
