@@ -68,6 +68,7 @@ def loads(
         raise SpecError(problems)  # unknown blocks would follow from the failed import
     structure = check_structure(spec)
     spec._warnings = structure.warnings
+    spec._limits = limits
     try:
         resolve(spec, params, limits, structure, custom_types)
     except SpecError as error:
@@ -111,7 +112,7 @@ def build(
         source: a spec file's path, or a `Spec` from `load`/`loads`.
         params: overrides of the spec's params (``{"hidden": 256}``).
         custom_objects: custom layers and other objects by the name the spec's ``type`` uses.
-        limits: resource bounds for untrusted input.
+        limits: resource bounds for untrusted input (default: those a `Spec` was loaded with).
         allow_imports_outside: let ``imports`` leave the spec's directory tree.
 
     Raises:
@@ -130,6 +131,7 @@ def build(
     custom_types = custom_type_names(custom_objects or {})
     if isinstance(source, Spec):
         spec = source
+        limits = limits or spec._limits
     else:
         spec = load(source, limits=limits, allow_imports_outside=allow_imports_outside, custom_types=custom_types)
     graph = resolve(spec, params, limits, custom_types=custom_types)

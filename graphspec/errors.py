@@ -102,17 +102,24 @@ class Problem:
 
     def format(self, context: bool = False) -> str:
         """``file:line:col: severity: message hint [code]``, optionally with a caret line."""
-        text = f"{self.file}:{self.line}:{self.column}: {self.severity}: {self.message}"
+        text = f"{printable(self.file)}:{self.line}:{self.column}: {self.severity}: {printable(self.message)}"
         if self.hint:
-            text += f"; {self.hint}"
+            text += f"; {printable(self.hint)}"
         text += f" [{CODES[self.code][0]} {self.code}]" if self.code in CODES else f" [{self.code}]"
         if context and self.source_line is not None and self.line > 0:
             caret = " " * max(self.column - 1, 0) + "^"
-            text += f"\n    {self.source_line.rstrip()}\n    {caret}"
+            text += f"\n    {printable(self.source_line.rstrip())}\n    {caret}"
         return text
 
     def __str__(self) -> str:
         return self.format()
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped (``\\x1b``), so a spec cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class SpecError(Exception):

@@ -17,6 +17,9 @@ from graphspec.source import Path, SourceMap
 from graphspec.spec import REF, BlockSpec, NodeSpec, Outputs, owner
 
 
+MAX_SUGGESTIONS = 20  # "did you mean" for the first unknown names of a scope; later ones go without
+
+
 @dataclass
 class ScopeGraph:
     """A checked scope: the nodes in build order, and what was found wrong."""
@@ -66,19 +69,15 @@ def check_scope(
     graph.add_nodes_from(position)
     uses.add_nodes_from(position)
     known = list(position)
+    unknown = [0]
     out_base = base[:-1] + ("outputs",)
 
     def check_ref(ref: str, path: Path, who: str) -> str | None:
         name, part = split_ref(ref)
         if name not in position:
-            result.problems.append(
-                source.problem(
-                    path,
-                    f"{who}: unknown ref '{name}'",
-                    hint=did_you_mean(name, known, "nodes and inputs"),
-                    code="unknown-ref",
-                )
-            )
+            unknown[0] += 1  # suggestions cost O(names) each: only for the first few
+            hint = did_you_mean(name, known, "nodes and inputs") if unknown[0] <= MAX_SUGGESTIONS else None
+            result.problems.append(source.problem(path, f"{who}: unknown ref '{name}'", hint=hint, code="unknown-ref"))
             return None
         if part is not None:
             problem = _check_output_part(name, part, nodes, inputs, blocks)
@@ -99,7 +98,8 @@ def check_scope(
             target = node.share or ""
             shared = nodes.get(target)
             if shared is None:
-                hint = did_you_mean(target, [n for n, s in nodes.items() if s.kind in ("layer", "block")], "layer nodes")
+                unknown[0] += 1
+                hint = None if unknown[0] > MAX_SUGGESTIONS else did_you_mean(target, [n for n, s in nodes.items() if s.kind in ("layer", "block")], "layer nodes")
                 message = f"{who} shares '{target}', which is an input, not a node with a layer" if target in inputs else f"{who} shares unknown node '{target}'"
                 result.problems.append(source.problem(path + ("share",), message, hint=hint, code="bad-share"))
             elif target == name:

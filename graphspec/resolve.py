@@ -398,14 +398,24 @@ class _Resolver:
             return  # reported by the spec checks
         type_name = MERGE_LAYERS[node.target] if node.kind == "merge" else node.target
         custom = self.custom_types
+        refused = [(("type",), type_name)] if node.kind == "layer" else []
+        refused = [(sub, name) for sub, name in refused + list(_nested_types(node.args, ())) if name in REFUSED_LAYERS and name not in custom]
+        for sub, name in refused:
+            self.collector.add(
+                origin.problem(
+                    f"{origin.who}: '{name}' is refused: it {REFUSED_LAYERS[name]}",
+                    sub,
+                    hint="a spec never runs code; write a custom layer and pass it in custom_objects",
+                    code="refused",
+                ),
+                origin.instance,
+            )
+        if refused:
+            return
         if node.kind == "layer" and not catalogue.is_known_layer(type_name) and type_name not in custom and ">" not in type_name:
-            if type_name in REFUSED_LAYERS:
-                message, hint, code = f"'{type_name}' is refused: it {REFUSED_LAYERS[type_name]}", "a spec never runs code; write a custom layer and pass it in custom_objects", "refused"
-            else:
-                close = catalogue.close_layers(type_name)
-                hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? " if close else "") + "(a custom layer must be passed in custom_objects= or registered with Keras)"
-                message, code = f"unknown layer type '{type_name}'", "unknown-type"
-            self.collector.add(origin.problem(f"{origin.who}: {message}", ("type",), hint=hint, code=code), origin.instance)
+            close = catalogue.close_layers(type_name)
+            hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? " if close else "") + "(a custom layer must be passed in custom_objects= or registered with Keras)"
+            self.collector.add(origin.problem(f"{origin.who}: unknown layer type '{type_name}'", ("type",), hint=hint, code="unknown-type"), origin.instance)
             return
         for sub, message, hint, code in catalogue.check_layer_arguments(type_name, node.args, custom):
             self.collector.add(origin.problem(f"{origin.who}: {message}", sub, key=code == "unknown-argument", hint=hint, code=code), origin.instance)
@@ -547,6 +557,18 @@ class _Resolver:
                 ),
                 origin.instance,
             )
+
+
+def _nested_types(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    """Every ``{type: X}`` inside an argument value, with the path of its ``type``."""
+    if isinstance(value, dict):
+        if isinstance(value.get("type"), str):
+            yield (*path, "type"), value["type"]
+        for key, item in value.items():
+            yield from _nested_types(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nested_types(item, (*path, index))
 
 
 def _holds_missing(value: Any) -> bool:

@@ -149,6 +149,7 @@ class Spec(_Strict):
     expect: ExpectSpec | None = None
     _source: SourceMap = PrivateAttr()
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
+    _limits: Any = PrivateAttr(default=None)  # the Limits it was loaded with; build keeps them
 
     @property
     def source(self) -> SourceMap:
