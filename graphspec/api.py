@@ -69,6 +69,7 @@ def loads(
     structure = check_structure(spec)
     spec._warnings = structure.warnings
     spec._limits = limits
+    spec._structure = structure
     try:
         resolve(spec, params, limits, structure, custom_types)
     except SpecError as error:
@@ -134,6 +135,6 @@ def build(
         limits = limits or spec._limits
     else:
         spec = load(source, limits=limits, allow_imports_outside=allow_imports_outside, custom_types=custom_types)
-    graph = resolve(spec, params, limits, custom_types=custom_types)
+    graph = resolve(spec, params, limits, spec._structure, custom_types)
 
     return compile_model(graph, custom_objects)

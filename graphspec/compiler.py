@@ -9,6 +9,7 @@ on it, so one `SpecError` reports them all.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -87,6 +88,7 @@ def custom_type_names(custom_objects: Mapping[str, Any]) -> set[str]:
     return set(custom_objects) | set(registered) | {key.split(">")[-1] for key in registered}
 
 
+@functools.lru_cache(maxsize=None)
 def constructor_arguments(cls: type) -> set[str] | None:
     """The keyword arguments a class's constructor takes, following ``**kwargs`` up the MRO.
 

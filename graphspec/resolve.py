@@ -425,7 +425,7 @@ class _Resolver:
                 origin.problem(
                     f"{origin.who}: {type_name} takes one input, but 'from' lists {len(refs)}",
                     ("from",),
-                    hint=f"merge them first: add a node '{{merge: concatenate, from: [{', '.join(refs)}]}}' and use it in 'from'",
+                    hint=f"merge them first: add a node '{{merge: concatenate, from: [{', '.join(map(str, refs))}]}}' and use it in 'from'",
                     code="too-many-inputs",
                 ),
                 origin.instance,

@@ -9,6 +9,7 @@ Plain scalars follow YAML 1.2's core schema: ``1e-3`` is a float, ``on`` is a st
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,99 +123,158 @@ def _plain_scalar(text: str) -> Any:
     return text
 
 
-class _Composer(yaml.SafeLoader):
-    """Composes the node tree and notes every explicit tag instead of honouring it."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.tagged: list[tuple[str, yaml.Mark]] = []
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        tag = getattr(event, "tag", None)
-        if tag not in (None, "!"):
-            self.tagged.append((tag, event.start_mark))
-        return super().compose_node(parent, index)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it
+_PLAIN = (None, "")  # the style of a plain scalar: None from PyYAML's parser, "" from libyaml's
+_NO_KEY = object()  # a mapping waiting for its next key
+_DISCARD = object()  # the value of a refused key (duplicate, '<<'): built, then dropped
 
 
-def _mark(mark: yaml.Mark) -> Mark:
-    return Mark(mark.line + 1, mark.column + 1)
+class _TooBig(Exception):
+    def __init__(self, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.mark = mark
 
 
-class _Converter:
-    """Turns composed YAML nodes into plain data and fills the source map."""
+class _Frame:
+    """A mapping or list being built."""
+
+    __slots__ = ("anchor", "key", "path", "size", "value")
+
+    def __init__(self, value: dict[Any, Any] | list[Any], path: Path, anchor: str | None) -> None:
+        self.value = value
+        self.path = path
+        self.anchor = anchor
+        self.key: Any = _NO_KEY
+        self.size = 1
+
+
+class _Builder:
+    """Plain data and the source map, straight from the parser's events (no node tree).
+
+    Aliases reuse the anchored value and add its size to the count of expanded values, so
+    "billion laughs" is refused after reading the file once, in memory proportional to it.
+    """
 
     def __init__(self, source: SourceMap, limits: Limits) -> None:
         self.source = source
         self.limits = limits
-        self.count = 0
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.total = 0
+        self.root: Any = None
+        self.documents = 0
         self.problems: list[Problem] = []
 
-    def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
-        self.count += 1
-        if self.count > self.limits.max_values:
-            raise _TooBig(
-                f"the document expands to more than {self.limits.max_values:,} values "
-                "(aliases of aliases?)",
-                node,
-            )
-        if depth > self.limits.max_depth:
-            raise _TooBig(f"the document is nested deeper than {self.limits.max_depth} levels", node)
-        self.source.values.setdefault(path, _mark(node.start_mark))
-        if isinstance(node, yaml.ScalarNode):
-            return _plain_scalar(node.value) if node.style is None else node.value
-        if isinstance(node, yaml.SequenceNode):
-            return [self.convert(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                self.problems.append(
-                    self.source.problem(
-                        path + ("<<",),
-                        "merge keys ('<<') are not supported",
-                        hint="write the keys out, or define a reusable block under 'blocks'",
-                        code="yaml-merge-key",
-                    )
-                )
-                self.source.values[path + ("<<",)] = _mark(key_node.start_mark)
-                continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.problems.append(
-                    Problem(
-                        "a mapping key must be a plain name, not a list or mapping",
-                        file=self.source.file,
-                        line=key_node.start_mark.line + 1,
-                        column=key_node.start_mark.column + 1,
-                        code="yaml-key",
-                    )
-                )
-                continue
-            key = self.convert(key_node, path + ("<key>",), depth + 1)
-            key = key if isinstance(key, str) else str(key)
-            if key in result:
-                first = self.source.keys[path + (key,)]
-                where = _owner_prefix(path)
-                self.problems.append(
-                    Problem(
-                        f"{where}duplicate key '{key}' (first at line {first.line})",
-                        file=self.source.file,
-                        line=key_node.start_mark.line + 1,
-                        column=key_node.start_mark.column + 1,
-                        source_line=self.source.text_lines[key_node.start_mark.line],
-                        hint="each key may appear once in a mapping; remove or rename one",
-                        code="duplicate-key",
-                    )
-                )
-                continue
-            self.source.keys[path + (key,)] = _mark(key_node.start_mark)
-            result[key] = self.convert(value_node, path + (key,), depth + 1)
-        return result
+    def problem(self, mark: Mark, message: str, **kwargs: Any) -> None:
+        line = self.source.text_lines[mark.line - 1] if 0 < mark.line <= len(self.source.text_lines) else None
+        self.problems.append(Problem(message, file=self.source.file, line=mark.line, column=mark.column, source_line=line, **kwargs))
+
+    def run(self, loader: Any) -> Any:
+        while loader.check_event():
+            event = loader.get_event()
+            mark = _mark(event.start_mark)
+            if isinstance(event, yaml.DocumentStartEvent):
+                self.documents += 1
+                if self.documents == 2:
+                    self.problem(mark, "a spec is one YAML document; this file has several", hint="remove the '---' line and what follows it", code="yaml-syntax")
+            elif isinstance(event, yaml.ScalarEvent):
+                self.scalar(event, mark)
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                self.start(event, mark)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = self.stack.pop()
+                self.finish(frame.value, frame.size, frame.anchor, mark)
+            elif isinstance(event, yaml.AliasEvent):
+                self.alias(event, mark)
+        return self.root
+
+    def check_tag(self, event: Any, mark: Mark) -> None:
+        if event.tag not in (None, "!"):
+            self.problem(mark, f"YAML tag '{_shown_tag(event.tag)}' is not allowed", hint="a spec holds plain data only; remove the tag", code="yaml-tag")
+
+    def expects_key(self) -> bool:
+        return bool(self.stack) and isinstance(self.stack[-1].value, dict) and self.stack[-1].key is _NO_KEY
+
+    def child_path(self) -> Path:
+        if not self.stack:
+            return ()
+        frame = self.stack[-1]
+        if isinstance(frame.value, list):
+            return (*frame.path, len(frame.value))
+        return (*frame.path, frame.key if frame.key is not _DISCARD else "<refused>")
+
+    def scalar(self, event: yaml.ScalarEvent, mark: Mark) -> None:
+        self.check_tag(event, mark)
+        value = _plain_scalar(event.value) if event.style in _PLAIN else event.value
+        if self.expects_key():
+            self.key(str(value) if not isinstance(value, str) else value, event.style in _PLAIN, mark)
+            return
+        self.source.values.setdefault(self.child_path(), mark)
+        self.finish(value, 1, event.anchor, mark)
+
+    def key(self, key: str, plain: bool, mark: Mark) -> None:
+        frame = self.stack[-1]
+        path = (*frame.path, key)
+        if plain and key == "<<":
+            self.problem(mark, "merge keys ('<<') are not supported", hint="write the keys out, or define a reusable block under 'blocks'", code="yaml-merge-key")
+            frame.key = _DISCARD
+        elif key in frame.value:  # type: ignore[operator]
+            first = self.source.keys[path]
+            self.problem(mark, f"{_owner_prefix(frame.path)}duplicate key '{key}' (first at line {first.line})", hint="each key may appear once in a mapping; remove or rename one", code="duplicate-key")
+            frame.key = _DISCARD
+        else:
+            self.source.keys[path] = mark
+            frame.key = key
+
+    def start(self, event: Any, mark: Mark) -> None:
+        self.check_tag(event, mark)
+        if self.expects_key():
+            self.problem(mark, "a mapping key must be a plain name, not a list or mapping", code="yaml-key")
+            raise _Stop()
+        if len(self.stack) >= self.limits.max_depth:
+            raise _TooBig(f"the document is nested deeper than {self.limits.max_depth} levels", mark)
+        path = self.child_path()
+        self.source.values.setdefault(path, mark)
+        container: dict[Any, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+        self.stack.append(_Frame(container, path, event.anchor))
+
+    def alias(self, event: yaml.AliasEvent, mark: Mark) -> None:
+        if event.anchor not in self.anchors:
+            self.problem(mark, f"unknown alias '*{event.anchor}'", hint="define the anchor ('&name') before using it", code="yaml-syntax")
+            raise _Stop()
+        value, size = self.anchors[event.anchor]
+        if self.expects_key():
+            self.problem(mark, "an alias cannot be a mapping key here", code="yaml-key")
+            raise _Stop()
+        self.source.values.setdefault(self.child_path(), mark)
+        self.finish(value, size, None, mark)
+
+    def finish(self, value: Any, size: int, anchor: str | None, mark: Mark) -> None:
+        """Attach a complete value to the mapping or list that holds it."""
+        self.total += size
+        if self.total > self.limits.max_values:
+            raise _TooBig(f"the document expands to more than {self.limits.max_values:,} values (aliases of aliases?)", mark)
+        if anchor:
+            self.anchors[anchor] = (value, size)
+        if not self.stack:
+            self.root = value
+            return
+        frame = self.stack[-1]
+        frame.size += size
+        if isinstance(frame.value, list):
+            frame.value.append(value)
+        else:
+            if frame.key is not _DISCARD:
+                frame.value[frame.key] = value
+            frame.key = _NO_KEY
 
 
-class _TooBig(Exception):
-    def __init__(self, message: str, node: yaml.Node) -> None:
-        super().__init__(message)
-        self.node = node
+class _Stop(Exception):
+    """Building cannot go on; the problem is recorded."""
+
+
+def _mark(mark: Any) -> Mark:
+    return Mark(mark.line + 1, mark.column + 1)
 
 
 def parse_yaml(text: str, file: str = "<string>", limits: Limits | None = None) -> Document:
@@ -243,92 +303,62 @@ def parse_yaml(text: str, file: str = "<string>", limits: Limits | None = None) 
                 )
             ]
         )
-    composer: _Composer | None = None
+    builder = _Builder(source, limits)
+    collecting = gc.isenabled()
+    gc.disable()  # building creates no cycles; the collector's passes would make it quadratic
+    loader = None
     try:
-        composer = _Composer(text)  # PyYAML's reader refuses non-printable characters here
-        root = composer.get_single_node()
+        loader = _LOADER(text)  # PyYAML's reader refuses non-printable characters here
+        data = builder.run(loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = f"YAML syntax error: {error.problem or error.context}"
         if error.context and error.problem:
             message += f" ({error.context})"
+        line = (mark.line + 1) if mark else 1
         raise SpecError(
             [
                 Problem(
                     message,
                     file=file,
-                    line=(mark.line + 1) if mark else 1,
+                    line=line,
                     column=(mark.column + 1) if mark else 1,
-                    source_line=source.text_lines[mark.line] if mark and mark.line < len(source.text_lines) else None,
+                    source_line=source.text_lines[line - 1] if 0 < line <= len(source.text_lines) else None,
                     hint="check the indentation, colons and brackets on this line or the one before",
                     code="yaml-syntax",
                 )
             ]
         ) from None
-    except yaml.YAMLError as error:  # ReaderError: bytes that are not text
+    except yaml.YAMLError as error:  # ReaderError: text that is not printable
         raise SpecError(
             [Problem(f"the file is not readable YAML text: {error}", file=file, line=1, column=1, code="yaml-syntax")]
         ) from None
-    except RecursionError:
-        raise SpecError(
-            [Problem("the document is nested too deeply", file=file, line=1, column=1, code="limit")]
-        ) from None
-    finally:
-        if composer is not None:
-            composer.dispose()
-    assert composer is not None
-
-    problems = [
-        Problem(
-            f"YAML tag '{_shown_tag(tag)}' is not allowed",
-            file=file,
-            line=mark.line + 1,
-            column=mark.column + 1,
-            source_line=source.text_lines[mark.line] if mark.line < len(source.text_lines) else None,
-            hint="a spec holds plain data only; remove the tag",
-            code="yaml-tag",
-        )
-        for tag, mark in composer.tagged
-    ]
-    if problems:
-        raise SpecError(problems)
-    if root is None:
-        raise SpecError(
-            [Problem("the file is empty", file=file, line=1, column=1, hint="a spec needs at least 'inputs', 'nodes' and 'outputs'", code="not-a-mapping")]
-        )
-    size = _expanded_size(root, {})
-    if size > limits.max_values:
-        raise SpecError(
-            [
-                Problem(
-                    f"the document expands to {size:,} values, more than the limit of {limits.max_values:,} "
-                    "(aliases of aliases?)",
-                    file=file,
-                    line=1,
-                    column=1,
-                    hint="raise graphspec.Limits(max_values=...) if the file is trusted",
-                    code="limit",
-                )
-            ]
-        )
-    converter = _Converter(source, limits)
-    try:
-        data = converter.convert(root, (), 0)
     except _TooBig as error:
         raise SpecError(
             [
                 Problem(
                     str(error),
                     file=file,
-                    line=error.node.start_mark.line + 1,
-                    column=error.node.start_mark.column + 1,
+                    line=error.mark.line,
+                    column=error.mark.column,
                     hint="raise graphspec.Limits if the file is trusted",
                     code="limit",
                 )
             ]
         ) from None
-    if converter.problems:
-        raise SpecError(converter.problems)
+    except _Stop:
+        raise SpecError(builder.problems) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+        if collecting:
+            gc.enable()
+    if builder.problems:
+        raise SpecError(builder.problems)
+    if data is None:
+        raise SpecError(
+            [Problem("the file is empty", file=file, line=1, column=1, hint="a spec needs at least 'inputs', 'nodes' and 'outputs'", code="not-a-mapping")]
+        )
     if not isinstance(data, dict):
         raise SpecError(
             [
@@ -355,22 +385,6 @@ def _owner_prefix(path: Path) -> str:
     if len(path) >= 4 and path[0] == "blocks" and path[2] == "nodes":
         return f"block '{path[1]}', node '{path[3]}': "
     return ""
-
-
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """How many values `node` becomes once aliases are expanded; shared nodes counted once each."""
-    known = memo.get(id(node))
-    if known is not None:
-        return known
-    memo[id(node)] = 1  # a recursive alias counts once instead of looping
-    if isinstance(node, yaml.SequenceNode):
-        size = 1 + sum(_expanded_size(item, memo) for item in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
-    else:
-        size = 1
-    memo[id(node)] = size
-    return size
 
 
 def _kind(value: Any) -> str:

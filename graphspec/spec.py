@@ -150,6 +150,7 @@ class Spec(_Strict):
     _source: SourceMap = PrivateAttr()
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
     _limits: Any = PrivateAttr(default=None)  # the Limits it was loaded with; build keeps them
+    _structure: Any = PrivateAttr(default=None)  # resolve.Structure: the graph checks, done once
 
     @property
     def source(self) -> SourceMap:

@@ -64,7 +64,7 @@ def test_billion_laughs_fails_fast() -> None:
     with pytest.raises(SpecError) as error:
         parse_yaml("\n".join(lines), "laughs.yaml")
     assert error.value.problems[0].code == "limit"
-    assert "12,345,679,021" in error.value.problems[0].message  # counted, never expanded
+    assert "more than 2,000,000 values" in error.value.problems[0].message  # counted, never expanded
 
 
 def test_limits_can_be_raised() -> None:
