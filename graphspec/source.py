@@ -329,6 +329,10 @@ def parse_yaml(text: str, file: str = "<string>", limits: Limits | None = None) 
                 )
             ]
         ) from None
+    except UnicodeError:  # a lone surrogate in a str: libyaml cannot encode it
+        raise SpecError(
+            [Problem("the text is not valid Unicode (a lone surrogate?)", file=file, line=1, column=1, hint="save the file as UTF-8", code="yaml-syntax")]
+        ) from None
     except yaml.YAMLError as error:  # ReaderError: text that is not printable
         raise SpecError(
             [Problem(f"the file is not readable YAML text: {error}", file=file, line=1, column=1, code="yaml-syntax")]

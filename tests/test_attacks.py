@@ -1,0 +1,859 @@
+"""Attack specs: every one is a `graphspec.SpecError`, and none has a side effect.
+
+A spec is untrusted input. Each test feeds a hostile spec to `loads`/`load`/`build` (and
+`graphspec validate`) and checks two things: the only exception is `SpecError`, and the
+payload did nothing. Payloads that would run a command write a marker file
+(``touch MARKER``); the test asserts that the file does not exist afterwards. Payloads
+that would import a module name one that nothing else imports (``this``, which also
+prints to stdout on import).
+
+An attack found to get through is kept as a test marked ``xfail(strict=True)`` until it
+is fixed, so that it turns into a failure (XPASS) then; none is open.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import graphspec
+from graphspec import Limits, SpecError
+from graphspec.cli import main as cli_main
+
+ROOT = Path(__file__).parent.parent
+X = "inputs: {x: {shape: [4]}}\n"
+DENSE = X + "nodes:\n  y: {type: Dense, units: 2, from: x}\noutputs: [y]\n"
+# The same, escaped for str.format templates.
+XT = X.replace("{", "{{").replace("}", "}}")
+DT = DENSE.replace("{", "{{").replace("}", "}}")
+
+
+def q(text: str) -> str:
+    """`text` as a YAML double-quoted scalar (JSON strings are valid YAML)."""
+    return json.dumps(text)
+
+
+def spec_error(text: str, *, build: bool = True, **kwargs: Any) -> SpecError:
+    """The SpecError that `loads` (or else `build`) raises for `text`; fails on anything else."""
+    with pytest.raises(SpecError) as info:
+        spec = graphspec.loads(text, file="attack.yaml", **kwargs)
+        if build:
+            graphspec.build(spec)
+    return info.value
+
+
+def codes(error: SpecError) -> set[str]:
+    return {p.code for p in error.problems}
+
+
+@pytest.fixture
+def marker(tmp_path: Path):
+    """A path a payload would create; asserted absent after the test."""
+    path = tmp_path / "MARKER"
+    yield path
+    assert not path.exists(), f"a payload ran: {path} was created"
+
+
+def isolated(statement: str, *, timeout: float = 15, memory: int = 2 * 2**30) -> str:
+    """Run `statement` in a fresh interpreter under a time and memory bound.
+
+    Returns ``SpecError <codes>``, ``OTHER <type>``, ``OK`` or ``TIMEOUT``: attacks that
+    hang or eat memory today are tried here so that they cannot hang the test run.
+    """
+    code = textwrap.dedent(
+        f"""
+        import graphspec
+        try:
+            {statement}
+            print("OK")
+        except graphspec.SpecError as error:
+            print("SpecError", " ".join(sorted({{p.code for p in error.problems}})))
+        except BaseException as error:
+            print("OTHER", type(error).__name__)
+        """
+    )
+
+    def bound() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, preexec_fn=bound, cwd=ROOT
+        )
+    except subprocess.TimeoutExpired:
+        return "TIMEOUT"
+    lines = result.stdout.strip().splitlines()
+    return lines[-1] if lines else f"OTHER exit {result.returncode}: {result.stderr[-300:]}"
+
+
+# -- YAML tags: refused whatever they name, wherever they are -------------------------------------
+
+TAGGED = [
+    "!!python/object/apply:os.system [{cmd}]",
+    "!!python/object/apply:subprocess.call [[touch, {path}]]",
+    "!!python/object/new:os.system [{cmd}]",
+    "!!python/object/new:type [x, [], {{}}]",
+    "!!python/object:os.system {{}}",
+    "!!python/name:os.system",
+    "!!python/name:this.s",
+    "!!python/module:os",
+    "!!python/module:this",
+    "!!python/tuple [1, 2]",
+    "!!python/str x",
+    "!!binary aGVsbG8=",
+    "!!set {{a: null}}",
+    "!!omap [a: 1]",
+    "!!str x",
+    "!!int '3'",
+    "!!float '1'",
+    "!!map {{a: 1}}",
+    "!!seq [1]",
+    "!!null ''",
+    "!custom x",
+    "!<tag:yaml.org,2002:python/object/apply:os.system> [{cmd}]",
+]
+
+
+@pytest.mark.parametrize("payload", TAGGED)
+@pytest.mark.parametrize(
+    "where",
+    [
+        "top: {p}\n" + DT,
+        XT + "nodes:\n  y: {{type: Dense, units: {p}, from: x}}\noutputs: [y]\n",
+        XT + "nodes:\n  y:\n    type: Dense\n    units:\n      - {p}\n    from: x\noutputs: [y]\n",
+        "params:\n  a: [1, {p}]\n" + DT,
+        XT + "nodes:\n  ? {p}\n  : {{type: Dense, units: 2, from: x}}\noutputs: [y]\n",
+    ],
+    ids=["top-level", "flow-argument", "block-sequence", "param-list", "key"],
+)
+def test_every_tag_is_refused_and_nothing_runs(payload: str, where: str, marker: Path, capsys) -> None:
+    already = "this" in sys.modules
+    text = where.format(p=payload.format(cmd=q(f"touch {marker}"), path=q(str(marker))))
+    error = spec_error(text, build=False)
+    # In a flow mapping some tags swallow the ',' that follows: then it is a syntax error.
+    assert codes(error) & {"yaml-tag", "yaml-syntax"}, str(error)
+    assert all(p.line > 0 for p in error.problems)
+    assert already or "this" not in sys.modules, "a tag imported a module"
+    assert "Zen of Python" not in capsys.readouterr().out
+
+
+def test_tag_directive_shorthand_is_refused(marker: Path) -> None:
+    text = f"%TAG !p! tag:yaml.org,2002:python/\n---\ntop: !p!object/apply:os.system [{q('touch ' + str(marker))}]\n" + DENSE
+    assert "yaml-tag" in codes(spec_error(text, build=False))
+
+
+def test_tags_are_refused_by_load_and_validate(tmp_path: Path, marker: Path) -> None:
+    path = tmp_path / "tagged.yaml"
+    path.write_text(f"top: !!python/object/apply:os.system [{q('touch ' + str(marker))}]\n" + DENSE)
+    with pytest.raises(SpecError):
+        graphspec.load(path)
+    with pytest.raises(SpecError):
+        graphspec.build(path)
+    with open(os.devnull, "w") as sink:
+        assert cli_main(["validate", str(path)], out=sink, err=sink) == 1
+
+
+# -- layer types that would reach code ------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "type_name",
+    [
+        "os.system",
+        "os",
+        "__import__",
+        "eval",
+        "exec",
+        "keras.layers.Lambda",
+        "keras.layers.Dense",  # dotted module paths are never followed, not even into Keras
+        "keras.src.layers.Lambda",
+        "tensorflow.keras.layers.Lambda",
+        "builtins.eval",
+        "subprocess.Popen",
+        "keras>Lambda",
+        "__class__",
+        "__builtins__",
+        "_Lambda",
+        "Layer.__subclasses__",
+        "Lambda ",
+        " Lambda",
+        "lambda",
+    ],
+)
+def test_layer_type_names_never_import(type_name: str) -> None:
+    text = X + f"nodes:\n  y: {{type: {q(type_name)}, from: x}}\noutputs: [y]\n"
+    assert codes(spec_error(text)) & {"unknown-type", "refused"}
+
+
+REFUSED_NODES = {
+    "Lambda": "{type: Lambda, function: os.system, from: x}",
+    "TFSMLayer": "{type: TFSMLayer, filepath: %(dir)s, from: x}",
+    "TorchModuleWrapper": "{type: TorchModuleWrapper, module: os, from: x}",
+    "JaxLayer": "{type: JaxLayer, call_fn: os.system, init_fn: os.system, from: x}",
+    "FlaxLayer": "{type: FlaxLayer, module: os, from: x}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_NODES))
+def test_refused_layers_as_nodes(name: str, tmp_path: Path) -> None:
+    node = REFUSED_NODES[name] % {"dir": q(str(tmp_path))}
+    error = spec_error(X + f"nodes:\n  y: {node}\noutputs: [y]\n")
+    assert "refused" in codes(error)
+    assert name in str(error)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_NODES))
+def test_refused_layers_are_refused_by_load_and_validate(name: str, tmp_path: Path) -> None:
+    """`validate` (no build) must not call a spec clean that `build` refuses."""
+    node = REFUSED_NODES[name] % {"dir": q(str(tmp_path))}
+    path = tmp_path / "refused.yaml"
+    path.write_text(X + f"nodes:\n  y: {node}\n  z: {{type: TimeDistributed, layer: {node.replace(', from: x', '')}, from: x}}\noutputs: [y, z]\n")
+    with pytest.raises(SpecError) as info:
+        graphspec.load(path)
+    assert "refused" in codes(info.value)
+    with open(os.devnull, "w") as sink:
+        assert cli_main(["validate", str(path)], out=sink, err=sink) == 1
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_NODES))
+@pytest.mark.parametrize(
+    "template",
+    [
+        "inputs: {x: {shape: [3, 4]}}\nnodes:\n  y: {type: TimeDistributed, layer: {type: %s, filepath: /nonexistent}, from: x}\noutputs: [y]\n",
+        "inputs: {x: {shape: [3, 4]}}\nnodes:\n  y: {type: Bidirectional, layer: {type: %s}, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, kernel_initializer: {type: %s}, from: x}\noutputs: [y]\n",
+        DENSE + "compile: {optimizer: {type: %s}, loss: mse}\n",
+        DENSE + "compile: {optimizer: adam, loss: {type: %s}}\n",
+        DENSE + "compile: {optimizer: adam, loss: mse, metrics: [{type: %s}]}\n",
+        X + "blocks:\n  b:\n    inputs: [i]\n    nodes:\n      n: {type: %s, from: i}\n    outputs: [n]\nnodes:\n  y: {block: b, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  a: {type: %s, from: x}\n  y: {share: a, from: x}\noutputs: [y]\n",
+    ],
+    ids=["wrapper-layer", "bidirectional", "initializer", "optimizer", "loss", "metric", "in-block", "shared"],
+)
+def test_refused_layers_everywhere(name: str, template: str) -> None:
+    error = spec_error(template % name)
+    assert codes(error) & {"refused", "unknown-type"}, str(error)
+
+
+# -- payload strings in every position -------------------------------------------------------------
+
+PAYLOADS = [
+    "__import__('os').system('touch {m}')",
+    "os.system",
+    "exec(\"open('{m}', 'w').close()\")",
+    "keras.layers.Lambda",
+    "lambda: __import__('os').system('touch {m}')",
+]
+
+# Positions where a payload string must be reported as a SpecError.
+POSITIONS = {
+    "node name": XT + "nodes:\n  {p}: {{type: Dense, units: 2, from: x}}\noutputs: [{p}]\n",
+    "input name": "inputs: {{{p}: {{shape: [4]}}}}\nnodes:\n  y: {{type: Dense, units: 2, from: {p}}}\noutputs: [y]\n",
+    "output name": XT + "nodes:\n  y: {{type: Dense, units: 2, from: x}}\noutputs: {{{p}: y}}\n",
+    "type": XT + "nodes:\n  y: {{type: {p}, from: x}}\noutputs: [y]\n",
+    "merge": XT + "nodes:\n  y: {{merge: {p}, from: [x, x]}}\noutputs: [y]\n",
+    "share": XT + "nodes:\n  y: {{share: {p}, from: x}}\noutputs: [y]\n",
+    "block": XT + "nodes:\n  y: {{block: {p}, from: x}}\noutputs: [y]\n",
+    "from": XT + "nodes:\n  y: {{type: Dense, units: 2, from: {p}}}\noutputs: [y]\n",
+    "from mapping": XT + "nodes:\n  y: {{type: Dense, units: 2, from: {{inputs: {p}}}}}\noutputs: [y]\n",
+    "outputs": XT + "nodes:\n  y: {{type: Dense, units: 2, from: x}}\noutputs: [{p}]\n",
+    "units": XT + "nodes:\n  y: {{type: Dense, units: {p}, from: x}}\noutputs: [y]\n",
+    "activation": XT + "nodes:\n  y: {{type: Dense, units: 2, activation: {p}, from: x}}\noutputs: [y]\n",
+    "Activation layer": XT + "nodes:\n  y: {{type: Activation, activation: {p}, from: x}}\noutputs: [y]\n",
+    "kernel_initializer": XT + "nodes:\n  y: {{type: Dense, units: 2, kernel_initializer: {p}, from: x}}\noutputs: [y]\n",
+    "bias_regularizer": XT + "nodes:\n  y: {{type: Dense, units: 2, bias_regularizer: {p}, from: x}}\noutputs: [y]\n",
+    "kernel_constraint": XT + "nodes:\n  y: {{type: Dense, units: 2, kernel_constraint: {p}, from: x}}\noutputs: [y]\n",
+    "layer dtype": XT + "nodes:\n  y: {{type: Dense, units: 2, dtype: {p}, from: x}}\noutputs: [y]\n",
+    "padding": "inputs: {{x: {{shape: [8, 3]}}}}\nnodes:\n  y: {{type: Conv1D, filters: 2, kernel_size: 3, padding: {p}, from: x}}\noutputs: [y]\n",
+    "argument name": XT + "nodes:\n  y: {{type: Dense, units: 2, {p}: 1, from: x}}\noutputs: [y]\n",
+    "nested type": XT + "nodes:\n  y: {{type: Dense, units: 2, kernel_initializer: {{type: {p}}}, from: x}}\noutputs: [y]\n",
+    "nested argument": XT + "nodes:\n  y: {{type: Dense, units: 2, kernel_initializer: {{type: HeNormal, seed: {p}}}, from: x}}\noutputs: [y]\n",
+    "wrapper layer": "inputs: {{x: {{shape: [3, 4]}}}}\nnodes:\n  y: {{type: TimeDistributed, layer: {p}, from: x}}\noutputs: [y]\n",
+    "param used as units": "params: {{a: {p}}}\n" + XT + "nodes:\n  y: {{type: Dense, units: $a, from: x}}\noutputs: [y]\n",
+    "param used as activation": "params: {{a: {p}}}\n" + XT + "nodes:\n  y: {{type: Dense, units: 2, activation: $a, from: x}}\noutputs: [y]\n",
+    "param name": "params: {{{p}: 1}}\n" + DT,
+    "param in expression": "params: {{a: {p}}}\n" + XT + "nodes:\n  y: {{type: Dense, units: $(a * 2), from: x}}\noutputs: [y]\n",
+    "override": "params: {{a: 2}}\n" + XT + "nodes:\n  y: {{type: Dense, units: $a, from: x}}\noutputs: [y]\n",
+    "input dtype": "inputs: {{x: {{shape: [4], dtype: {p}}}}}\nnodes:\n  y: {{type: Dense, units: 2, from: x}}\noutputs: [y]\n",
+    "input shape": "inputs: {{x: {{shape: {p}}}}}\nnodes:\n  y: {{type: Dense, units: 2, from: x}}\noutputs: [y]\n",
+    "input shape element": "inputs: {{x: {{shape: [{p}]}}}}\nnodes:\n  y: {{type: Dense, units: 2, from: x}}\noutputs: [y]\n",
+    "input option": "inputs: {{x: {{shape: [4], sparse: {p}}}}}\nnodes:\n  y: {{type: Dense, units: 2, from: x}}\noutputs: [y]\n",
+    "repeat": XT + "nodes:\n  y: {{type: Dense, units: 2, from: x, repeat: {p}}}\noutputs: [y]\n",
+    "block name": XT + "blocks:\n  {p}:\n    inputs: [i]\n    nodes: {{n: {{type: Dense, units: 2, from: i}}}}\n    outputs: [n]\nnodes:\n  y: {{block: {p}, from: x}}\noutputs: [y]\n",
+    "block input": XT + "blocks:\n  b:\n    inputs: [{p}]\n    nodes: {{n: {{type: Dense, units: 2, from: {p}}}}}\n    outputs: [n]\nnodes:\n  y: {{block: b, from: x}}\noutputs: [y]\n",
+    "block param": XT + "blocks:\n  b:\n    params: {{u: null}}\n    inputs: [i]\n    nodes: {{n: {{type: Dense, units: $u, from: i}}}}\n    outputs: [n]\nnodes:\n  y: {{block: b, u: {p}, from: x}}\noutputs: [y]\n",
+    "compile optimizer": DT + "compile: {{optimizer: {p}, loss: mse}}\n",
+    "compile optimizer type": DT + "compile: {{optimizer: {{type: {p}}}, loss: mse}}\n",
+    "compile loss type": DT + "compile: {{optimizer: adam, loss: {{type: {p}}}}}\n",
+    "compile loss_weights": DT + "compile: {{optimizer: adam, loss: mse, loss_weights: {p}}}\n",
+    "compile run_eagerly": DT + "compile: {{optimizer: adam, loss: mse, run_eagerly: {p}}}\n",
+    "imports": "imports: [{p}]\n" + DT,
+    "version": "graphspec: {p}\n" + DT,
+    "top-level key": "{p}: 1\n" + DT,
+    "expect params": DT + "expect: {{params: {p}}}\n",
+    "expect shapes": DT + "expect: {{shapes: {{y: [{p}]}}}}\n",
+}
+
+POSITIONS.update(
+    {
+        "compile loss": DT + "compile: {{optimizer: adam, loss: {p}}}\n",
+        "compile loss by output": DT.replace("outputs: [y]", "outputs: {{o: y}}") + "compile: {{optimizer: adam, loss: {{o: {p}}}}}\n",
+        "compile metrics": DT + "compile: {{optimizer: adam, loss: mse, metrics: [{p}]}}\n",
+        "compile metrics by output": DT.replace("outputs: [y]", "outputs: {{o: y}}") + "compile: {{optimizer: adam, loss: mse, metrics: {{o: [{p}]}}}}\n",
+        "compile weighted_metrics": DT + "compile: {{optimizer: adam, loss: mse, weighted_metrics: [{p}]}}\n",
+    }
+)
+MARKS: dict[str, Any] = {}  # position -> an xfail marker while a bug is open
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for position, template in POSITIONS.items():
+        for index, payload in enumerate(PAYLOADS):
+            marks = [MARKS[position]] if position in MARKS else []
+            cases.append(pytest.param(position, template, payload, id=f"{position}-{index}", marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize("position, template, payload", _cases())
+def test_payload_strings_in_every_position(position: str, template: str, payload: str, marker: Path) -> None:
+    text = template.format(p=q(payload.format(m=marker)))
+    params = {"a": payload.format(m=marker)} if position == "override" else None
+    with pytest.raises(SpecError):
+        spec = graphspec.loads(text, file="attack.yaml", params=params)
+        graphspec.build(spec, params=params)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_payload_as_model_name_is_inert(payload: str, marker: Path) -> None:
+    """A model name is only a string: it may be refused by Keras or kept, never run."""
+    text = f"name: {q(payload.format(m=marker))}\n" + DENSE
+    try:
+        model = graphspec.build(graphspec.loads(text))
+    except SpecError:
+        return
+    assert model.name == payload.format(m=marker)
+
+
+def test_payload_in_unused_param_is_inert(marker: Path) -> None:
+    text = f"params: {{a: {q(PAYLOADS[0].format(m=marker))}, b: {q('$$(__import__(1))')}}}\n" + DENSE
+    model = graphspec.build(graphspec.loads(text))
+    assert model.count_params() == 10
+
+
+def test_cli_param_override_payload_is_not_evaluated(tmp_path: Path, marker: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("params: {a: 2}\n" + X + "nodes:\n  y: {type: Dense, units: $a, from: x}\noutputs: [y]\n")
+    for value in (PAYLOADS[0].format(m=marker), f"$({PAYLOADS[0].format(m=marker)})", "[!!python/object/apply:os.system [x]]"):
+        with open(os.devnull, "w") as sink:
+            code = cli_main(["validate", "--build", str(path), "--param", f"a={value}"], out=sink, err=sink)
+        assert code in (1, 2)
+
+
+# -- $(...) expressions: arithmetic only ----------------------------------------------------------
+
+EXPRESSIONS = [
+    '__import__("os")',
+    "__import__('os').system('touch {m}')",
+    "open('{m}', 'w')",
+    "exec('1')",
+    "eval('1')",
+    "a.__class__",
+    "a.real",
+    "().__class__.__bases__[0].__subclasses__()",
+    "__builtins__",
+    "lambda: 1",
+    "(lambda: 1)()",
+    "[i for i in (1, 2)]",
+    "{{i: 1 for i in (1,)}}",
+    "sum(i for i in (1, 2))",
+    "[1, 2]",
+    "(1, 2)",
+    "{{1: 2}}",
+    "{{1}}",
+    "a[0]",
+    "a if a else 1",
+    "a < 2",
+    "a == 2",
+    "a and 1",
+    "not a",
+    "~a",
+    "a << 2",
+    "a | 1",
+    "a @ a",
+    "(b := 1)",
+    "'abc'",
+    "b'abc'",
+    "f'{{a}}'",
+    "True + 1",
+    "None",
+    "...",
+    "1j",
+    "1; __import__('os')",
+    "import os",
+    "yield 1",
+    "await a",
+    "*a",
+    "a, 1",
+    "a.__class__.__mro__",
+    "globals()",
+    "vars()",
+    "getattr(a, 'real')",
+    "\n__import__('os')",
+    "",
+    " ",
+]
+
+
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+def test_expressions_are_arithmetic_only(expression: str, marker: Path) -> None:
+    value = "$(" + expression.format(m=marker) + ")"
+    text = f"params: {{a: 2, v: {q(value)}}}\n" + X + "nodes:\n  y: {type: Dense, units: $v, from: x}\noutputs: [y]\n"
+    error = spec_error(text, build=False)
+    assert codes(error) & {"bad-expression", "bad-param", "unknown-param"}, str(error)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "10 ** 10 ** 10",
+        "9**9**9",
+        "9 ** 9 ** 9 ** 9",
+        "2 ** 64 ** 2",
+        "(10 ** 15) * (10 ** 15) * (10 ** 15)",
+        "(-10) ** 999",
+        "2 ** 0.5 ** -1000",
+        "1e308 * 10",
+        "1e308 ** 2",
+        "(-8) ** 0.5",
+        "1 / 0",
+        "1 // 0",
+        "1 % 0",
+        "0 ** -1",
+        "1.5 % 0.0",
+        "-(" * 60 + "10 ** 20" + ")" * 60,
+        "(" * 300 + "1" + ")" * 300,
+        "1" + "+1" * 300,
+        "9" * 501,
+        "2 ** 65",
+        "2.0 ** 1000",
+    ],
+)
+def test_huge_or_broken_expressions_fail_fast(expression: str) -> None:
+    text = f"params: {{v: {q('$(' + expression + ')')}}}\n" + DENSE
+    started = time.perf_counter()
+    error = spec_error(text, build=False)
+    assert time.perf_counter() - started < 1.0
+    assert "bad-expression" in codes(error), str(error)
+
+
+@pytest.mark.parametrize(
+    "expression, value",
+    [("(" * 150 + "1" + ")" * 150, 1), ("-" * 494 + "1", 1), ("1" + "+1" * 240, 241), ("2 ** 49", 2**49), ("-(10 ** 15)", -(10**15))],
+    ids=["parens-150", "unary-494", "sum-241", "power", "bound"],
+)
+def test_deep_but_legal_expressions_evaluate_fast(expression: str, value: int) -> None:
+    text = f"params: {{v: {q('$(' + expression + ')')}}}\n" + DENSE
+    started = time.perf_counter()
+    graphspec.loads(text)
+    assert time.perf_counter() - started < 1.0
+    from graphspec.params import Scope, evaluate
+
+    assert evaluate(expression, Scope({})) == value
+
+
+@pytest.mark.parametrize("expression", ["1e999", "-1e999", "10000000000000000000000", "9" * 400, "1e300"])
+def test_expression_constants_are_bounded(expression: str) -> None:
+    text = f"params: {{v: {q('$(' + expression + ')')}}}\n" + DENSE
+    assert "bad-expression" in codes(spec_error(text, build=False))
+
+
+# -- safe_mode and Keras's deserializer -----------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "safe_mode: false\n" + DENSE,
+        DENSE + "compile: {optimizer: adam, loss: mse, safe_mode: false}\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, safe_mode: false, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, kernel_initializer: {type: GlorotUniform, safe_mode: false}, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: enable_unsafe_deserialization, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: SafeModeScope, safe_mode: false, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, activation: enable_unsafe_deserialization, from: x}\noutputs: [y]\n",
+        # Keras configs that reach non-modeling or unsafe APIs: Keras's safe mode refuses them.
+        X + "nodes:\n  y: {type: Dense, units: 2, activation: {module: keras.config, class_name: enable_unsafe_deserialization, config: {}}, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, activation: {module: keras.utils, class_name: get_file, config: {fname: a, origin: 'http://127.0.0.1:9/x'}}, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Activation, activation: {module: keras.layers, class_name: TFSMLayer, config: {filepath: /nonexistent}}, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, activation: {class_name: __lambda__, config: {value: [abc, null, null]}}, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, activation: {module: os, class_name: system, config: {}}, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, activation: {module: builtins, class_name: function, config: eval}, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, kernel_initializer: {module: os, class_name: system, config: {command: touch}}, from: x}\noutputs: [y]\n",
+        DENSE + "compile: {optimizer: {module: os, class_name: system, config: {}}, loss: mse}\n",
+    ],
+)
+def test_safe_mode_cannot_be_turned_off_by_a_spec(text: str) -> None:
+    spec_error(text)
+
+
+def _lambda_config(marker: Path, initializer: bool) -> str:
+    from keras.src.utils import python_utils
+
+    if initializer:
+        function = eval(f"lambda shape, dtype=None: (__import__('os').system('touch {marker}'), __import__('keras').ops.zeros(shape))[1]")
+    else:
+        function = eval(f"lambda *a: (__import__('os').system('touch {marker}'), a[0])[1]")
+    return f"{{class_name: __lambda__, config: {{value: {json.dumps(python_utils.func_dump(function))}}}}}"
+
+
+@pytest.mark.parametrize("where", ["kernel_initializer", "activation", "loss"])
+def test_spec_runs_no_code_even_when_the_host_enabled_unsafe_deserialization(where: str, marker: Path) -> None:
+    import keras
+    import numpy as np
+    from keras.src.saving import serialization_lib
+
+    config = _lambda_config(marker, initializer=where == "kernel_initializer")
+    if where == "loss":
+        text = DENSE + f"compile: {{optimizer: adam, loss: {config}}}\n"
+    else:
+        text = X + f"nodes:\n  y: {{type: Dense, units: 2, {where}: {config}, from: x}}\noutputs: [y]\n"
+    previous = serialization_lib.in_safe_mode()
+    keras.config.enable_unsafe_deserialization()  # what a host does to load its own trusted .keras file
+    try:
+        with pytest.raises(SpecError):
+            model = graphspec.build(graphspec.loads(text))
+            model.predict(np.zeros((1, 4)), verbose=0)
+            if where == "loss":
+                model.fit(np.zeros((2, 4)), np.zeros((2, 2)), epochs=1, verbose=0)
+    finally:
+        serialization_lib.global_state.set_global_attribute("safe_mode_saving", previous)
+        assert not marker.exists(), "the spec ran code"
+
+
+def test_refused_layer_cannot_come_back_as_a_keras_config() -> None:
+    config = "{module: keras.layers, class_name: Lambda, config: {function: {module: keras.activations, class_name: function, config: relu, registered_name: relu}}}"
+    text = X + f"nodes:\n  y: {{type: Activation, activation: {config}, from: x}}\noutputs: [y]\n"
+    spec_error(text)
+
+
+@pytest.mark.parametrize("layer, dtype", [("StringLookup", "string"), ("TextVectorization", "string"), ("IntegerLookup", "int64")])
+def test_a_spec_reads_no_local_file(layer: str, dtype: str, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("41\n42\n")
+    text = f"inputs: {{x: {{shape: [1], dtype: {dtype}}}}}\nnodes:\n  y: {{type: {layer}, vocabulary: {q(str(secret))}, from: x}}\noutputs: [y]\n"
+    spec_error(text)
+
+
+# -- YAML bombs, merge keys, nesting, size ---------------------------------------------------------
+
+def billion_laughs(levels: int = 9) -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels + 1):
+        refs = ", ".join([f"*a{i - 1}"] * 10)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    return "\n".join(lines) + "\n" + DENSE.replace("units: 2", f"units: 2, bias_initializer: {{type: Constant, value: *a{levels}}}")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        billion_laughs(),
+        billion_laughs(20),
+        "a: &a [" + ", ".join(["x"] * 2000) + "]\nb: &b [" + ", ".join(["*a"] * 2000) + "]\n" + DENSE,
+        "\n".join(["a0: &a0 [1]"] + [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 60)]),
+        "\n".join(["a0: &a0 {k: 1}"] + [f"a{i}: &a{i} {{k: *a{i - 1}, j: *a{i - 1}}}" for i in range(1, 60)]),
+    ],
+    ids=["lol9", "lol20", "wide", "doubling-lists", "doubling-maps"],
+)
+def test_alias_bombs_fail_fast(text: str) -> None:
+    started = time.perf_counter()
+    error = spec_error(text, build=False)
+    assert time.perf_counter() - started < 2.0
+    assert "limit" in codes(error)
+
+
+def test_alias_bomb_under_a_small_budget() -> None:
+    text = "params:\n  a: &a [1, 2, 3, 4]\n  b: [*a, *a, *a, *a]\n" + DENSE
+    graphspec.loads(text)  # a few dozen values: well under the default budget
+    assert "limit" in codes(spec_error(text, build=False, limits=Limits(max_values=20)))
+
+
+@pytest.mark.parametrize("text", ["a: &a [*a]", "a: &a {b: *a}", "a: &a [1, [2, *a]]"])
+def test_recursive_aliases_are_refused(text: str) -> None:
+    # PyYAML's Python parser composes the loop (refused by the expansion count); libyaml
+    # reports the alias as used before its anchor is complete.
+    assert codes(spec_error(text, build=False)) & {"limit", "yaml-syntax"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "base: &base {type: Dense, units: 2}\n" + X + "nodes:\n  y: {<<: *base, from: x}\noutputs: [y]\n",
+        "base: &base {type: Dense, units: 2}\n" + X + "nodes:\n  y:\n    <<: *base\n    from: x\noutputs: [y]\n",
+        "a: &a {units: 2}\nb: &b {type: Dense}\n" + X + "nodes:\n  y: {<<: [*a, *b], from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, from: x, kernel_initializer: {type: HeNormal, <<: {seed: 1}}}\noutputs: [y]\n",
+        "<<: {inputs: {x: {shape: [4]}}}\nnodes:\n  y: {type: Dense, units: 2, from: x}\noutputs: [y]\n",
+        "l1: &l1 {a: 1}\n" + "".join(f"l{i}: &l{i} {{<<: *l{i - 1}, k{i}: {i}}}\n" for i in range(2, 30)) + DENSE,
+        "deep:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 30)) + "  " * 30 + "<<: {a: 1}\n" + DENSE,
+        "x: " + "[" * 20 + "{<<: {a: 1}}" + "]" * 20 + "\n" + DENSE,
+    ],
+    ids=["flow", "block", "list-of-merges", "nested-argument", "top-level", "chain", "deep-block", "deep-flow"],
+)
+def test_merge_keys_are_refused_at_any_depth(text: str) -> None:
+    assert "yaml-merge-key" in codes(spec_error(text, build=False))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 100 + "]" * 100 + "\n" + DENSE,
+        "a: " + "{a: " * 100 + "1" + "}" * 100 + "\n" + DENSE,
+        "a:\n" + "".join("  " * i + "- \n" for i in range(1, 101)),
+        "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 101)) + "  " * 101 + "1\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, from: x, kernel_initializer: " + "{type: HeNormal, seed: " * 100 + "1" + "}" * 100 + "}\noutputs: [y]\n",
+        "a: " + "[" * 5000 + "]" * 5000 + "\n",
+        "a: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n",
+        "".join("  " * i + "a:\n" for i in range(3000)) + "  " * 3000 + "1\n",
+        "- " * 3000 + "1\n",
+        "params: {a: " + "[" * 100 + "1" + "]" * 100 + "}\n" + DENSE,
+    ],
+    ids=["flow-seq-100", "flow-map-100", "block-seq-100", "block-map-100", "argument-100", "flow-seq-5000", "flow-map-5000", "block-map-3000", "compact-seq-3000", "param-100"],
+)
+def test_deep_nesting_fails_fast(text: str) -> None:
+    started = time.perf_counter()
+    error = spec_error(text, build=False)
+    assert time.perf_counter() - started < 3.0
+    assert "limit" in codes(error), str(error)
+
+
+def test_nesting_limit_is_the_callers() -> None:
+    text = "params: {a: " + "[" * 70 + "1" + "]" * 70 + "}\n" + DENSE
+    assert "limit" in codes(spec_error(text, build=False))
+    graphspec.loads(text, limits=Limits(max_depth=100))
+
+
+def test_file_over_the_size_limit(tmp_path: Path) -> None:
+    padding = "#" * (Limits().max_bytes + 1) + "\n"
+    path = tmp_path / "huge.yaml"
+    path.write_text(DENSE + padding)
+    started = time.perf_counter()
+    for attempt in (lambda: graphspec.loads(DENSE + padding), lambda: graphspec.load(path), lambda: graphspec.build(path)):
+        with pytest.raises(SpecError) as info:
+            attempt()
+        assert "limit" in codes(info.value)
+    assert time.perf_counter() - started < 10
+    # The size counts bytes, not characters, and the caller may raise it.
+    assert "limit" in codes(spec_error(DENSE + "# " + "é" * 60 + "\n", build=False, limits=Limits(max_bytes=len(DENSE) + 100)))
+    graphspec.loads(DENSE + padding, limits=Limits(max_bytes=Limits().max_bytes * 2))
+
+
+def test_imported_library_over_the_size_limit(tmp_path: Path) -> None:
+    (tmp_path / "lib.yaml").write_text("blocks: {}\n" + "#" * 2000 + "\n")
+    (tmp_path / "main.yaml").write_text("imports: [lib.yaml]\n" + DENSE)
+    with pytest.raises(SpecError) as info:
+        graphspec.load(tmp_path / "main.yaml", limits=Limits(max_bytes=1000))
+    assert "limit" in codes(info.value)
+
+
+def test_imports_do_not_leave_the_tree(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("blocks: {}\n")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "link.yaml").symlink_to(outside)
+    for target in ("../outside.yaml", str(outside), "link.yaml", "/etc/passwd", "/dev/zero", "/proc/self/environ"):
+        (inner / "main.yaml").write_text(f"imports: [{q(target)}]\n" + DENSE)
+        with pytest.raises(SpecError) as info:
+            graphspec.load(inner / "main.yaml")
+        assert "import-outside" in codes(info.value), target
+
+
+# -- node counts: repeat and blocks ----------------------------------------------------------------
+
+def blocks_of_blocks(levels: int, width: int = 10) -> str:
+    lines = [X.rstrip(), "blocks:", "  b0:", "    inputs: [i]", "    nodes:", "      n0: {type: Dense, units: 4, from: i}", "    outputs: [n0]"]
+    for level in range(1, levels + 1):
+        lines += [f"  b{level}:", "    inputs: [i]", "    nodes:"]
+        previous = "i"
+        for k in range(width):
+            lines.append(f"      n{k}: {{block: b{level - 1}, from: {previous}}}")
+            previous = f"n{k}"
+        lines.append(f"    outputs: [{previous}]")
+    lines += ["nodes:", f"  y: {{block: b{levels}, from: x}}", "outputs: [y]"]
+    return "\n".join(lines) + "\n"
+
+
+def test_blocks_of_blocks_hit_max_nodes() -> None:
+    text = blocks_of_blocks(7)  # 10**7 nodes from ~80 lines
+    error = spec_error(text, build=False, limits=Limits(max_nodes=5000))
+    assert "limit" in codes(error)
+    assert "limit of 5,000" in str(error)
+
+
+def test_blocks_of_blocks_default_limit(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(blocks_of_blocks(7))
+    with pytest.raises(SpecError) as info:
+        graphspec.build(path)
+    assert "limit" in codes(info.value)
+
+
+def test_blocks_of_blocks_fail_fast() -> None:
+    """A 1 KB file must not cost seconds of CPU: the expansion is countable before it happens."""
+    started = time.perf_counter()
+    spec_error(blocks_of_blocks(7), build=False, limits=Limits(max_nodes=100_000))
+    assert time.perf_counter() - started < 0.5  # ~2.5 s when 100,000 nodes are instantiated one by one
+
+
+def test_build_checks_limits_before_building_anything() -> None:
+    spec = graphspec.loads(blocks_of_blocks(3), limits=Limits(max_nodes=10_000))  # 1,000 Dense layers
+    started = time.perf_counter()
+    with pytest.raises(SpecError) as info:
+        graphspec.build(spec, limits=Limits(max_nodes=100))
+    assert "limit" in codes(info.value)
+    assert time.perf_counter() - started < 1.0  # building 1,000 layers takes far longer
+
+
+def test_repeat_a_million_hits_max_nodes() -> None:
+    text = X + "nodes:\n  y: {type: Dense, units: 4, from: x, repeat: 1000000}\noutputs: [y]\n"
+    started = time.perf_counter()
+    error = spec_error(text, build=False)
+    assert "limit" in codes(error)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_repeated_block_with_repeated_node_hits_max_nodes() -> None:
+    text = X + (
+        "blocks:\n  b:\n    inputs: [i]\n    nodes:\n      n: {type: Dense, units: 4, from: i, repeat: 1000}\n    outputs: [n]\n"
+        "nodes:\n  y: {block: b, from: x, repeat: 1000}\noutputs: [y]\n"
+    )
+    assert "limit" in codes(spec_error(text, build=False))
+
+
+@pytest.mark.parametrize("count", ["1000000000000", "$(10 ** 15)", "$(10**14 * 9)", "1_000_000_000_000_000"])
+def test_astronomical_repeat_fails_fast(count: str) -> None:
+    text = X + f"nodes:\n  y: {{type: Dense, units: 4, from: x, repeat: {count}}}\noutputs: [y]\n"
+    assert isolated(f"graphspec.loads({text!r})", timeout=10, memory=1 * 2**30) == "SpecError limit"
+
+
+def test_repeat_under_the_limit_is_fine() -> None:
+    text = X + "nodes:\n  y: {type: Dense, units: 4, from: x, repeat: 50}\noutputs: [y]\n"
+    assert graphspec.loads(text).nodes["y"].repeat == 50
+
+
+# -- text that is not YAML -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\ud800", "\udfff", "\ufffe", "\x7f"])
+def test_non_printable_characters(character: str) -> None:
+    spec_error("a: " + character + "\n" + DENSE, build=False)
+
+
+def test_validate_file_with_a_nul_byte(tmp_path: Path) -> None:
+    path = tmp_path / "nul.yaml"
+    path.write_bytes(b"a: \x00\n")
+    with open(os.devnull, "w") as sink:
+        assert cli_main(["validate", str(path)], out=sink, err=sink) == 1
+
+
+def test_validate_binary_and_non_utf8_files(tmp_path: Path) -> None:
+    for name, data in (("latin1.yaml", "a: \xe9\n".encode("latin-1")), ("gzip.yaml", b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4), ("utf16.yaml", DENSE.encode("utf-16"))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(SpecError):
+            graphspec.load(path)
+        with open(os.devnull, "w") as sink:
+            assert cli_main(["validate", str(path)], out=sink, err=sink) in (1, 2)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "a: {n}\n" + DENSE,
+        X + "nodes:\n  y: {type: Dense, units: {n}, from: x}\noutputs: [y]\n",
+        "params: {a: {n}}\n" + X + "nodes:\n  y: {type: Dense, units: $(a * 2), from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, from: x, repeat: {n}}\noutputs: [y]\n",
+        "inputs: {x: {shape: [{n}]}}\nnodes:\n  y: {type: Dense, units: 2, from: x}\noutputs: [y]\n",
+        X + "nodes:\n  y: {type: Dense, units: 2, from: x}\noutputs: [y]\nexpect: {params: {n}}\n",
+    ],
+    ids=["unknown-key", "units", "expression", "repeat", "shape", "expect"],
+)
+def test_very_long_integers(where: str) -> None:
+    spec_error(where.replace("{n}", "9" * 5000))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_loading_an_endless_file_is_bounded() -> None:
+    assert isolated("graphspec.load('/dev/zero')", timeout=10, memory=1 * 2**30).startswith("SpecError")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs mkfifo")
+def test_loading_a_fifo_does_not_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert isolated(f"graphspec.load({str(fifo)!r})", timeout=5).startswith("SpecError")
+
+
+def test_validate_directory_skips_special_files(tmp_path: Path) -> None:
+    (tmp_path / "ok.yaml").write_text(DENSE)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.yaml")
+    (tmp_path / "loop").symlink_to(tmp_path)
+    with open(os.devnull, "w") as sink:
+        assert cli_main(["validate", str(tmp_path)], out=sink, err=sink) == 0
+
+
+# -- nothing is written, nothing is imported -------------------------------------------------------
+
+def test_loading_attacks_imports_no_framework_and_writes_nothing(tmp_path: Path) -> None:
+    """In a fresh interpreter, `load` of every attack leaves TensorFlow and Keras unimported."""
+    texts = [billion_laughs(), "a: !!python/module:this\n" + DENSE, X + "nodes:\n  y: {type: Lambda, from: x}\noutputs: [y]\n",
+             "params: {v: '$(__import__(\"os\"))'}\n" + DENSE, blocks_of_blocks(4)]
+    for i, text in enumerate(texts):
+        (tmp_path / f"attack{i}.yaml").write_text(text)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code = (
+        "import sys, glob, graphspec\n"
+        f"for path in sorted(glob.glob({str(tmp_path / '*.yaml')!r})):\n"
+        "    try:\n        graphspec.load(path)\n    except graphspec.SpecError:\n        pass\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'this', 'subprocess') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] in ("[]", "['subprocess']"), result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# -- output and CPU amplification ------------------------------------------------------------------
+
+def test_many_unknown_refs_are_reported_fast() -> None:
+    lines = [X.rstrip(), "nodes:"] + [f"  node_{i:06d}: {{type: Dense, units: 2, from: nodz_{i:06d}}}" for i in range(1000)]
+    text = "\n".join(lines + ["outputs: [node_000000]"]) + "\n"
+    assert isolated(f"graphspec.loads({text!r})", timeout=8) == "SpecError unknown-ref"  # ~1 minute today
+
+
+@pytest.mark.parametrize("fmt", ["text", "github"])
+def test_validate_output_has_no_control_characters(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / "esc.yaml"
+    path.write_text('"\\e]0;pwned\\a\\e[2J": 1\n' + X + 'nodes:\n  y: {type: Dense, units: 2, from: "\\e[31mx"}\noutputs: [y]\n')
+    out = io.StringIO()
+    assert cli_main(["validate", "--format", fmt, str(path)], out=out, err=out) == 1
+    text = out.getvalue()
+    assert "unknown" in text
+    assert not [c for c in text if unicodedata.category(c) == "Cc" and c != "\n"], repr(text)
+
+
+@pytest.mark.parametrize("ref", ["1", "null", "2.5", "[x]", "{a: x}", "true"])
+def test_non_string_refs_in_a_from_list(ref: str) -> None:
+    """Found by tests/fuzz/fuzz_load.py: `from: [h_,2, z]`."""
+    spec_error(X + f"nodes:\n  y: {{type: Dense, units: 2, from: [x, {ref}]}}\noutputs: [y]\n", build=False)
