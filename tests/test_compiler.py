@@ -149,3 +149,17 @@ expect: {params: 10, shapes: {y: [null, 2]}}
     messages = [p.message for p in error.value.problems]
     assert "expect: the model has 10 params, expected 11" in messages
     assert "expect: node 'y' has shape [null, 2], expected [null, 3]" in messages
+
+
+def test_build_keeps_the_limits_a_spec_was_loaded_with() -> None:
+    text = """
+inputs: {x: {shape: [2]}}
+nodes: {y: {type: Dense, units: 2, from: x, repeat: 30}}
+outputs: [y]
+"""
+    with pytest.raises(graphspec.SpecError, match="more than 20 nodes"):
+        graphspec.loads(text, limits=graphspec.Limits(max_nodes=20))
+    spec = graphspec.loads(text, limits=graphspec.Limits(max_nodes=40))
+    assert len(graphspec.build(spec).layers) == 31
+    with pytest.raises(graphspec.SpecError, match="more than 20 nodes"):
+        graphspec.build(spec, limits=graphspec.Limits(max_nodes=20))
