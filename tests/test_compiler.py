@@ -157,9 +157,9 @@ inputs: {x: {shape: [2]}}
 nodes: {y: {type: Dense, units: 2, from: x, repeat: 30}}
 outputs: [y]
 """
-    with pytest.raises(graphspec.SpecError, match="more than 20 nodes"):
+    with pytest.raises(graphspec.SpecError, match="more than the limit of 20"):
         graphspec.loads(text, limits=graphspec.Limits(max_nodes=20))
     spec = graphspec.loads(text, limits=graphspec.Limits(max_nodes=40))
     assert len(graphspec.build(spec).layers) == 31
-    with pytest.raises(graphspec.SpecError, match="more than 20 nodes"):
+    with pytest.raises(graphspec.SpecError, match="more than the limit of 20"):
         graphspec.build(spec, limits=graphspec.Limits(max_nodes=20))
