@@ -4,13 +4,14 @@
 >>> model = graphspec.build("examples/branch.yaml")  # doctest: +SKIP
 
 Importing graphspec, `load` and `loads` never import TensorFlow or Keras; only
-`build` does.
+`build`, `dumps` and `dump` do.
 """
 
 from graphspec.api import build, load, loads
 from graphspec.errors import Problem, SpecError
+from graphspec.export import ExportError, dump, dumps  # Keras is imported when they are called
 from graphspec.source import Limits
 from graphspec.spec import Spec
 
-__all__ = ["build", "load", "loads", "Limits", "Problem", "Spec", "SpecError"]
+__all__ = ["build", "load", "loads", "dump", "dumps", "ExportError", "Limits", "Problem", "Spec", "SpecError"]
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Optional, Sequence, TextIO
 import yaml
 
 from graphspec.api import build, load
-from graphspec.errors import CODES, Problem, SpecError
+from graphspec.errors import CODES, Problem, SpecError, printable
 from graphspec.source import _plain_scalar
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -76,8 +76,29 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="+", metavar="PATH", help="spec files, or directories to search for *.yaml/*.yml")
     validate.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format (github: workflow annotations)")
     validate.add_argument("--build", action="store_true", help="also build each spec with Keras (shapes, expectations)")
+    validate.add_argument("--custom-type", action="append", default=[], metavar="NAME", help="a custom layer or object type the specs may use (repeatable)")
     validate.add_argument("--only-specs", action="store_true", help="skip named files that are not specs (for pre-commit)")
     validate.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
+
+    schema = commands.add_parser("schema", help="write the JSON Schema of spec files (for editors and check-jsonschema)")
+    schema.add_argument("-o", "--output", metavar="FILE", help="the file to write (default: standard output)")
+    schema.add_argument("--check", action="store_true", help="exit 1 when FILE (default: the shipped schema) is stale")
+
+    catalogue = commands.add_parser("catalogue", help="regenerate the layer catalogue from the installed Keras")
+    catalogue.add_argument("--update", action="store_true", help="rewrite graphspec/catalogue.json")
+    catalogue.add_argument("--check", action="store_true", help="exit 1 when the shipped catalogue differs from the installed Keras")
+
+    export = commands.add_parser("export", help="write the spec of a Keras model (.keras file or module:attribute)")
+    export.add_argument("source", metavar="SOURCE", help="a .keras file, or module:attribute (a model, or a function returning one)")
+    export.add_argument("-o", "--output", metavar="SPEC", help="the spec file to write (default: standard output)")
+
+    plot_cmd = commands.add_parser("plot", help="draw a spec: .svg .png .pdf (Graphviz), .dot, or .mmd (Mermaid)")
+    plot_cmd.add_argument("file", help="a spec file")
+    plot_cmd.add_argument("-o", "--output", required=True, metavar="OUT", help="the picture to write; its suffix picks the format")
+    plot_cmd.add_argument("--collapse-blocks", action="store_true", help="draw each block instance as one node")
+    plot_cmd.add_argument("--shapes", action="store_true", help="build the model and label edges with tensor shapes")
+    plot_cmd.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
+    plot_cmd.add_argument("--custom-type", action="append", default=[], metavar="NAME", help="a custom layer type the spec may use (repeatable; not with --shapes)")
     return parser
 
 
@@ -89,6 +110,21 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: Te
         return int(exit_.code or 0)
     if args.command == "build":
         return _build(args, out, err)
+    if args.command == "schema":
+        from graphspec import schema
+
+        return schema.main((["-o", args.output] if args.output else []) + (["--check"] if args.check else []))
+    if args.command == "catalogue":
+        if not (args.update or args.check):
+            print("graphspec catalogue: say --update or --check", file=err)
+            return 2
+        from graphspec import catalogue_build
+
+        return catalogue_build.main(["--check"] if args.check else [])
+    if args.command == "export":
+        return _export(args, out, err)
+    if args.command == "plot":
+        return _plot(args, out, err)
     return _validate(args, out, err)
 
 
@@ -113,10 +149,10 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     io_error = False
     for file in files:
         try:
-            spec = load(file, params=dict(args.param))
+            spec = load(file, params=dict(args.param), custom_types=args.custom_type)
             problems += spec.warnings
             if args.build:
-                build(spec, params=dict(args.param))
+                build(spec, params=dict(args.param))  # custom types need build(custom_objects=) from Python
         except SpecError as error:
             problems += error.problems
             io_error = io_error or _io_only(error.problems)
@@ -148,9 +184,54 @@ def _report(problems: Sequence[Problem], fmt: str, out: TextIO) -> None:
         return
     for problem in problems:
         if fmt == "github":
-            text = problem.message + (f"; {problem.hint}" if problem.hint else "")
+            text = printable(problem.message + (f"; {problem.hint}" if problem.hint else ""))
             text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
             title = f"{CODES[problem.code][0]} {problem.code}" if problem.code in CODES else problem.code
-            print(f"::{problem.severity} file={problem.file},line={problem.line},col={problem.column},title={title}::{text}", file=out)
+            print(f"::{problem.severity} file={printable(problem.file)},line={problem.line},col={problem.column},title={title}::{text}", file=out)
         else:
             print(problem.format(), file=out)
+
+
+def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``graphspec export SOURCE [-o SPEC]``: 2 when SOURCE gives no model, 1 when it cannot be written."""
+    from graphspec.export import ExportError, dumps, load_model_source
+    from graphspec.files import write_atomic
+
+    try:
+        model = load_model_source(args.source)
+    except ExportError as error:
+        print(f"graphspec export: error: {error}", file=err)
+        return 2
+    try:
+        text = dumps(model)
+    except ExportError as error:
+        print(f"graphspec export: error: {args.source}: {error}", file=err)
+        return 1
+    if args.output is None:
+        out.write(text)
+        return 0
+    try:
+        write_atomic(args.output, text)
+    except OSError as error:
+        print(f"graphspec export: error: cannot write {args.output}: {error.strerror or error}", file=err)
+        return 2
+    return 0
+
+
+def _plot(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``graphspec plot FILE -o OUT``: 1 for a wrong spec, 2 for usage, I/O or a missing Graphviz."""
+    from graphspec.plot import PlotError, output_format, plot
+
+    try:
+        output_format(args.output)
+        plot(args.file, args.output, params=dict(args.param), collapse_blocks=args.collapse_blocks, shapes=args.shapes, custom_types=args.custom_type)
+    except SpecError as error:
+        print(str(error), file=err)
+        return 2 if _io_only(error.problems) else 1
+    except PlotError as error:
+        print(f"graphspec plot: error: {error}", file=err)
+        return 2
+    except OSError as error:
+        print(f"graphspec plot: error: cannot write {args.output}: {error.strerror or error}", file=err)
+        return 2
+    return 0

@@ -24,17 +24,18 @@ import math
 import os
 import re
 import sys
-from typing import Any, Mapping, Optional, Union
+from collections.abc import Mapping
+from typing import Any, Union
 
 from graphspec.files import write_atomic
 from graphspec.source import _plain_scalar
 
-__all__ = ["ExportError", "dumps", "dump", "load_model_source"]
+__all__ = ["ExportError", "dump", "dumps", "load_model_source"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-# PyYAML (YAML 1.1) reads these as booleans; quote them so that every YAML reader agrees.
-_YAML11_WORDS = {"y", "n", "yes", "no", "on", "off"}
+# PyYAML (YAML 1.1) reads these as booleans; quoted, so that every YAML reader agrees.
+_YAML11_WORDS = {"yes", "no", "on", "off"}
 
 #: merge layer class -> the merge node that builds it
 _MERGES = {
@@ -58,7 +59,7 @@ class ExportError(ValueError):
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def dumps(model: Any, *, custom_objects: Optional[Mapping[str, Any]] = None, schema: Optional[str] = None) -> str:
+def dumps(model: Any, *, custom_objects: Mapping[str, Any] | None = None, schema: str | None = None) -> str:
     """The graphspec YAML of a Keras functional or Sequential model.
 
     Args:
@@ -77,8 +78,16 @@ def dumps(model: Any, *, custom_objects: Optional[Mapping[str, Any]] = None, sch
         >>> graphspec.build(graphspec.loads(text)).count_params() == model.count_params()  # doctest: +SKIP
         True
     """
-    exporter = _Exporter(custom_objects or {})
-    document = exporter.model(model)
+    import keras
+
+    # Default instances are made under the float32 policy, so that a layer's dtype is
+    # written whenever it is not float32, whatever policy is global while exporting.
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        document = _Exporter(custom_objects or {}).model(model)
+    finally:
+        keras.config.set_dtype_policy(policy)
     return _Writer().document(document, schema)
 
 
@@ -104,26 +113,34 @@ def load_model_source(source: str) -> Any:
             raise ExportError(f"{source}: no such file")
         try:
             return keras.saving.load_model(source, safe_mode=True, compile=False)
-        except Exception as error:  # noqa: BLE001 - any loader complaint is reported as is
+        except Exception as error:
             raise ExportError(f"{source}: Keras cannot load it: {_first_lines(error)}") from None
     module_name, sep, attribute = source.partition(":")
     if not sep or not module_name or not attribute:
         raise ExportError(f"'{source}' is neither a .keras file nor 'module:attribute'")
-    if os.getcwd() not in sys.path and "" not in sys.path:
+    added = os.getcwd() not in sys.path and "" not in sys.path
+    if added:  # `python -m graphspec` has the current directory on sys.path; the script may not
         sys.path.insert(0, os.getcwd())
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise ExportError(f"cannot import module '{module_name}': {error}") from None
-    value: Any = module
-    for part in attribute.split("."):
-        if not hasattr(value, part):
-            raise ExportError(f"module '{module_name}' has no attribute '{attribute}'")
-        value = getattr(value, part)
-    if not isinstance(value, keras.Model) and callable(value):
-        value = value()
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise ExportError(f"cannot import module '{module_name}': {error}") from None
+        value: Any = module
+        for part in attribute.split("."):
+            if not hasattr(value, part):
+                raise ExportError(f"module '{module_name}' has no attribute '{attribute}'")
+            value = getattr(value, part)
+        if not isinstance(value, keras.Model) and callable(value):
+            try:
+                value = value()
+            except Exception as error:
+                raise ExportError(f"'{source}' failed: {type(error).__name__}: {_first_lines(error)}") from None
+    finally:
+        if added:
+            sys.path.remove(os.getcwd())
     if not isinstance(value, keras.Model):
-        raise ExportError(f"'{source}' is a {type(value).__name__}, not a keras.Model (nor a function returning one)")
+        raise ExportError(f"'{source}' is not a keras.Model (nor a function returning one): found {type(value).__name__}")
     return value
 
 
@@ -159,8 +176,8 @@ class _Exporter:
         self.blocks: dict[str, dict[str, Any]] = {}
         self.block_names = _Names()
         self.block_of: dict[int, str] = {}  # id(nested model) -> block name
-        self.owner: dict[int, str] = {}  # id(layer) -> the model whose graph calls it
-        self.defaults: dict[tuple[type, str], Optional[dict[str, Any]]] = {}
+        self.owner: dict[int, tuple[int, str]] = {}  # id(layer) -> the model whose graph calls it
+        self.defaults: dict[tuple[type, str], dict[str, Any] | None] = {}
 
     # -- scopes ---------------------------------------------------------------------
 
@@ -198,7 +215,6 @@ class _Exporter:
 
     def scope(self, function: Any, owner: str, top: bool) -> dict[str, Any]:
         """One model's graph: inputs, nodes in topological order, outputs."""
-        keras = self.keras
         names = _Names()
         input_names: dict[int, str] = {}
         inputs: dict[str, Any] = {}
@@ -210,7 +226,7 @@ class _Exporter:
             input_names[id(tensor)] = name
             if top:
                 inputs[name] = self.input_definition(tensor, op, name)
-        nodes = self.ordered_nodes(function)
+        nodes = self.ordered_nodes(function, set(input_names))
         node_names: dict[int, str] = {}  # id(keras Node) -> spec node name
         first_call: dict[int, str] = {}  # id(layer) -> the node that creates it
         for node in nodes:  # layer names first, so that they keep their names
@@ -241,40 +257,70 @@ class _Exporter:
         for node in nodes:
             op = node.operation
             name = node_names[id(node)]
-            previous = self.owner.setdefault(id(op), owner)
-            if previous != owner:
+            previous, previous_name = self.owner.setdefault(id(op), (id(function), owner))
+            if previous != id(function):
                 raise ExportError(
-                    f"layer '{op.name}' is called both in '{previous}' and in '{owner}'; "
+                    f"layer '{op.name}' is called both in '{previous_name}' and in '{owner}'; "
                     "a spec shares a layer within one model (or block) only"
                 )
             spec_nodes[name] = self.node(node, name, first_call[id(op)], ref)
         outputs = self.outputs(function._outputs_struct, ref, owner, sort=not top)
         result: dict[str, Any] = {"nodes": spec_nodes, "outputs": outputs}
         result["inputs"] = inputs if top else [input_names[id(t)] for t in function.inputs]
-        del keras
         return result
 
-    def ordered_nodes(self, function: Any) -> list[Any]:
-        """The graph's call nodes (inputs left out), topologically, in the model's own order."""
+    def ordered_nodes(self, function: Any, input_ids: set[int]) -> list[Any]:
+        """The graph's call nodes, topologically, in the model's own order.
+
+        Only nodes that the outputs need through data count: the operations that
+        compute masks Keras propagates by itself (an Embedding's ``mask_zero``) are
+        left out, as the rebuilt model computes them again.
+        """
         from keras.src.layers.core.input_layer import InputLayer
 
         everything = [n for depth in function._nodes_by_depth.values() for n in depth]
-        nodes = [n for n in everything if not n.is_input and not isinstance(n.operation, InputLayer)]
+        candidates = {id(n): n for n in everything if not n.is_input and not isinstance(n.operation, InputLayer)}
+        data = {key: self.data_tensors(n) for key, n in candidates.items()}
+
+        def producer(tensor: Any) -> Any:
+            if id(tensor) in input_ids or not hasattr(tensor, "_keras_history"):
+                return None
+            op, node_index, _ = tensor._keras_history
+            if op is None:
+                return None
+            node = op._inbound_nodes[node_index]
+            return node if id(node) in candidates else None
+
+        needed: dict[int, Any] = {}
+        stack = [t for t in self.keras.tree.flatten(function._outputs_struct)]
+        while stack:
+            node = producer(stack.pop())
+            if node is None or id(node) in needed:
+                continue
+            needed[id(node)] = node
+            stack += data[id(node)]
+        for node in candidates.values():
+            if id(node) not in needed and isinstance(node.operation, self.keras.layers.Layer) and node.operation.weights:
+                raise ExportError(f"layer '{node.operation.name}' feeds the outputs only through a mask, which a spec cannot say")
+        nodes = list(needed.values())
         position = {id(op): i for i, op in enumerate(function.operations)}
-        member = {id(n) for n in nodes}
-        parents = {id(n): [p for p in n.parent_nodes if id(p) in member] for n in nodes}
+        parents: dict[int, list[Any]] = {}
+        for n in nodes:
+            found = [producer(t) for t in data[id(n)]]
+            parents[id(n)] = [p for p in found if p is not None and id(p) in needed]
         children: dict[int, list[Any]] = {id(n): [] for n in nodes}
         for n in nodes:
             for p in parents[id(n)]:
                 children[id(p)].append(n)
-        waiting = {id(n): len({id(p) for p in parents[id(n)]}) for n in nodes}
 
         def key(n: Any) -> tuple[int, int]:
             return position.get(id(n.operation), len(position)), n.operation._inbound_nodes.index(n)
 
-        heap = [(key(n), i, n) for i, n in enumerate(nodes) if waiting[id(n)] == 0]
+        heap = [(key(n), i, n) for i, n in enumerate(nodes) if not parents[id(n)]]
         heapq.heapify(heap)
-        order, seen, counter = [], set(), len(nodes)
+        order: list[Any] = []
+        seen: set[int] = set()
+        counter = len(nodes)
         while heap:
             _, _, n = heapq.heappop(heap)
             if id(n) in seen:
@@ -282,13 +328,47 @@ class _Exporter:
             seen.add(id(n))
             order.append(n)
             for child in children[id(n)]:
-                if id(child) in seen:
-                    continue
-                done = {id(p) for p in parents[id(child)]} <= seen
-                if done:
+                if id(child) not in seen and {id(p) for p in parents[id(child)]} <= seen:
                     counter += 1
                     heapq.heappush(heap, (key(child), counter, child))
         return order
+
+    def data_tensors(self, node: Any) -> list[Any]:
+        """The tensors a call uses as data: its arguments but the masks Keras fills in itself."""
+        keras = self.keras
+        op = node.operation
+        if not isinstance(op, keras.layers.Layer):
+            return list(node.arguments.keras_tensors)
+        bound = self.bind(node)
+        if bound is None:
+            return list(node.arguments.keras_tensors)
+        tensors: list[Any] = []
+        for arg, value in bound.arguments.items():
+            if _is_mask_argument(arg) and self.automatic_mask(arg, value, bound):
+                continue
+            tensors += [t for t in keras.tree.flatten(value) if isinstance(t, keras.KerasTensor)] if _has_tensors(value, keras) else []
+        return tensors
+
+    def bind(self, node: Any) -> Any:
+        try:
+            return node.operation._call_signature.bind(*node.arguments.args, **node.arguments.kwargs)
+        except TypeError:
+            return None
+
+    def automatic_mask(self, arg: str, value: Any, bound: Any) -> bool:
+        """Whether a mask argument holds what Keras passes by itself (no mask, or the input's)."""
+        if _all_none(value):
+            return True
+        keras = self.keras
+        if arg == "mask":
+            first = next(iter(bound.arguments.values()), None)
+            source = first
+        else:
+            source = bound.arguments.get(arg[: -len("_mask")])
+        if source is None:
+            return False
+        auto = keras.tree.map_structure(keras.src.backend.get_keras_mask, source) if _has_tensors(source, keras) else None
+        return _same_structure_ids(value, auto)
 
     def input_definition(self, tensor: Any, op: Any, name: str) -> dict[str, Any]:
         keras = self.keras
@@ -305,7 +385,7 @@ class _Exporter:
             raise ExportError(f"input '{name}' is optional (keras.Input(optional=True)), which a spec cannot say")
         return definition
 
-    def output_keys(self, op: Any) -> Optional[list[str]]:
+    def output_keys(self, op: Any) -> list[str] | None:
         """For a nested model with named outputs: the names, in flattened order."""
         block = self.block_of.get(id(op))
         if block is not None and isinstance(self.blocks[block]["outputs"], dict):
@@ -339,7 +419,7 @@ class _Exporter:
             return {"share": creator, "from": self.call_inputs(node, ref, block=is_model)}
         if is_model:
             return {"block": self.block(op), "from": self.call_inputs(node, ref, block=True)}
-        if isinstance(op, getattr(keras.layers, "Lambda")):
+        if isinstance(op, keras.layers.Lambda):
             raise ExportError(
                 f"layer '{op.name}' is a Lambda: it runs a Python function, which a spec never holds; "
                 "rewrite it as a custom layer class, register it with keras.saving.register_keras_serializable(), "
@@ -347,15 +427,11 @@ class _Exporter:
             )
         cls = type(op)
         merge = _MERGES.get(cls.__name__) if getattr(keras.layers, cls.__name__, None) is cls else None
-        config = _config_of(op)
-        try:
-            if merge is not None:
-                out: dict[str, Any] = {"merge": merge}
-            else:
-                out = {"type": self.type_name(cls, ["layers"], f"layer '{op.name}'")}
-            out.update(self.arguments(cls, config, f"layer '{op.name}'"))
-        except ExportError:
-            raise
+        if merge is not None:
+            out: dict[str, Any] = {"merge": merge}
+        else:
+            out = {"type": self.type_name(cls, ["layers"], f"layer '{op.name}'")}
+        out.update(self.arguments(op, f"layer '{op.name}'"))
         refs = self.call_inputs(node, ref, block=False)
         if merge is not None and not (isinstance(refs, list) and len(refs) >= 2):
             raise ExportError(f"merge layer '{op.name}' is called on {_count(refs)} tensor(s); a merge node takes two or more")
@@ -403,30 +479,21 @@ class _Exporter:
         """The ``from`` of one call: a ref, a list of refs, or a mapping by call argument."""
         keras = self.keras
         op = node.operation
-        args, kwargs = node.arguments.args, dict(node.arguments.kwargs)
         signature = op._call_signature
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError as error:
-            raise ExportError(f"layer '{op.name}': cannot read its call arguments: {error}") from None
+        bound = self.bind(node)
+        if bound is None:
+            raise ExportError(f"layer '{op.name}': its call arguments do not match its call() signature")
         parameters = signature.parameters
         tensor_args: dict[str, Any] = {}
         first_param = next(iter(parameters))
-        first_value = bound.arguments.get(first_param)
-        first_tensor = first_value if isinstance(first_value, keras.KerasTensor) else None
         for arg, value in bound.arguments.items():
             parameter = parameters[arg]
+            if _is_mask_argument(arg) and self.automatic_mask(arg, value, bound):
+                continue
             if _has_tensors(value, keras):
-                if arg == "mask" or arg.endswith("_mask"):
-                    source = bound.arguments.get(arg[: -len("_mask")]) if arg != "mask" else first_tensor
-                    auto = keras.src.backend.get_keras_mask(source) if source is not None else None
-                    if value is auto or _same_structure_ids(value, auto):
-                        continue
                 if parameter.kind is parameter.VAR_POSITIONAL:
                     raise ExportError(f"layer '{op.name}' takes tensors through *{arg}, which a spec cannot pass")
                 tensor_args[arg] = value
-                continue
-            if (arg == "mask" or arg.endswith("_mask")) and _all_none(value):
                 continue
             if arg == "training" and parameter.default is not None and value == parameter.default:
                 continue
@@ -464,18 +531,57 @@ class _Exporter:
                 mapping[arg] = [ref(v) for v in value]
             else:
                 raise ExportError(f"layer '{op.name}': its call argument '{arg}' is a structure of tensors a spec cannot pass")
+        self.check_tensor_order(node, tensor_args)
         return mapping
+
+    def check_tensor_order(self, node: Any, tensor_args: dict[str, Any]) -> None:
+        """Refuse a positional call whose tensors Keras would list in another order rebuilt.
+
+        A spec passes named tensors as keywords, which Keras lists by name; the order of
+        a call's tensors decides the order of the model's layers, and so of
+        ``get_weights()``. Tensors that come from inputs do not matter.
+        """
+        keras = self.keras
+        args, kwargs = node.arguments.args, node.arguments.kwargs
+        data = {id(t) for value in tensor_args.values() for t in keras.tree.flatten(value) if isinstance(t, keras.KerasTensor)}
+
+        def producers(tensors: list[Any]) -> list[int]:
+            found: list[int] = []
+            for tensor in tensors:
+                history = getattr(tensor, "_keras_history", None)
+                if id(tensor) not in data or history is None or history.operation is None or getattr(history.operation, "_inbound_nodes", None) is None:
+                    continue
+                origin = history.operation._inbound_nodes[history.node_index]
+                if origin.is_input or id(origin) in found:
+                    continue
+                found.append(id(origin))
+            return found
+
+        recorded = [t for t in keras.tree.flatten((args, kwargs)) if isinstance(t, keras.KerasTensor)]
+        rebuilt = [t for t in keras.tree.flatten(dict(tensor_args)) if isinstance(t, keras.KerasTensor)]
+        if producers(recorded) != producers(rebuilt):
+            names = ", ".join(tensor_args)
+            raise ExportError(
+                f"layer '{node.operation.name}' is called with its tensors ({names}) in an order that a spec's "
+                "'from' mapping cannot keep (Keras lists keyword tensors by name), so the rebuilt model would "
+                f"list its weights in another order; call it with keywords ({', '.join(f'{a}=...' for a in tensor_args)}) "
+                "and export again"
+            )
 
     # -- arguments ------------------------------------------------------------------
 
-    def arguments(self, cls: type, config: dict[str, Any], who: str) -> dict[str, Any]:
-        """The constructor arguments of `config` that differ from a default instance's.
+    def arguments(self, obj: Any, who: str) -> dict[str, Any]:
+        """The constructor arguments of `obj` that differ from a default instance's.
 
         A default may depend on other arguments (``MaxPooling2D``'s strides default to its
-        pool size), so the arguments kept are checked by building an instance from them
-        alone: any value it gets wrong is kept too, until the instance equals the layer.
+        pool size), so the arguments kept are checked by making an instance from them
+        alone: any value it gets wrong is kept too, until the instance equals `obj`.
+        Values a layer sets itself when it is built (``MultiHeadAttention``'s
+        ``attention_axes``) or that a wrapper sets on the layer it wraps are left out
+        when an instance built the same way gets them anyway.
         """
-        config = {k: v for k, v in config.items() if k != "name"}
+        cls = type(obj)
+        config = {k: v for k, v in _config_of(obj).items() if k != "name"}
         required = _required(cls)
         missing = [r for r in required if r not in config]
         if missing:
@@ -483,7 +589,7 @@ class _Exporter:
         converted = {k: self.value(v, k, f"{who}, argument '{k}'") for k, v in config.items()}
         texts = {k: _text(v) for k, v in converted.items()}
 
-        def differing(other: Optional[dict[str, Any]], keys: Any) -> set[str]:
+        def differing(other: dict[str, Any] | None, keys: Any) -> set[str]:
             assert other is not None
             return {
                 k for k in keys
@@ -505,17 +611,58 @@ class _Exporter:
                 if not extra:
                     break
                 chosen |= extra
+            chosen -= self.set_when_built(obj, config, chosen, required, defaults, differing)
         allowed = self.compiler.constructor_arguments(cls)
-        out: dict[str, Any] = {}
-        for key in config:
-            if key not in chosen:
-                continue
+        for key in chosen:
             if allowed is not None and key not in allowed:
                 raise ExportError(
                     f"{who}: its config holds '{key}' = {config[key]!r}, which is not an argument of {cls.__name__}'s constructor"
                 )
-            out[key] = converted[key]
+        raw = {k: config[k] for k in config if k in chosen}
+        out = {k: converted[k] for k in _argument_order(cls, required, [k for k in config if k in chosen])}
+        out = self.pruned(cls, raw, out, config, differing)
         return self.simplified(cls, config, out, differing)
+
+    def set_when_built(self, obj: Any, config: dict[str, Any], chosen: set[str], required: list[str], defaults: dict[str, Any], differing: Any) -> set[str]:
+        """Arguments that an instance built on `obj`'s input shapes gets without being told."""
+        suspects = [k for k in config if k in chosen and k not in required and defaults.get(k) is None and config[k] is not None]
+        if not suspects or not getattr(obj, "built", False) or not hasattr(obj, "get_build_config"):
+            return set()
+        try:
+            build_config = obj.get_build_config()
+        except Exception:
+            return set()
+        if not build_config:
+            return set()
+        dropped: set[str] = set()
+        for key in suspects:
+            raw = {k: config[k] for k in config if k in chosen and k != key and k not in dropped}
+            instance = _make(type(obj), raw, self.keras, self.custom)
+            try:
+                instance.build_from_config(build_config)
+            except Exception:
+                continue
+            if instance is not None and not differing(_config_of(instance), config):
+                dropped.add(key)
+        return dropped
+
+    def pruned(self, cls: type, raw: dict[str, Any], out: dict[str, Any], config: dict[str, Any], differing: Any) -> dict[str, Any]:
+        """Arguments of wrapped layers that the wrapper sets itself, left out (checked)."""
+        for key, value in list(out.items()):
+            inner = raw.get(key)
+            if not (isinstance(value, dict) and "type" in value and isinstance(inner, dict) and _is_serialized(inner)):
+                continue
+            if not isinstance(inner.get("config"), dict):
+                continue
+            for inner_key in [k for k in value if k != "type"]:
+                trial_inner = {**inner, "config": {k: v for k, v in inner["config"].items() if k != inner_key}}
+                trial = {**raw, key: trial_inner}
+                rebuilt = self.instance_config(cls, trial)
+                if rebuilt is not None and not differing(rebuilt, config):
+                    raw, inner = trial, trial_inner
+                    value = {k: v for k, v in value.items() if k != inner_key}
+            out[key] = value
+        return out
 
     def simplified(self, cls: type, config: dict[str, Any], out: dict[str, Any], differing: Any) -> dict[str, Any]:
         """``kernel_size: 3`` for ``[3, 3]`` where the layer reads both alike (checked)."""
@@ -528,16 +675,12 @@ class _Exporter:
             return simple
         return out
 
-    def instance_config(self, cls: type, config: dict[str, Any]) -> Optional[dict[str, Any]]:
-        """The config of ``cls.from_config(config)``: what a spec giving only `config` builds."""
+    def instance_config(self, cls: type, config: dict[str, Any]) -> dict[str, Any] | None:
+        """The config of an instance made from `config` alone: what a spec giving only it builds."""
         key = (cls, json.dumps(config, sort_keys=True, default=repr))
         if key not in self.defaults:
-            try:
-                with self.keras.saving.custom_object_scope(self.custom):
-                    instance = cls.from_config(dict(config))
-                self.defaults[key] = _config_of(instance)
-            except Exception:  # noqa: BLE001 - no such instance: the caller keeps more arguments
-                self.defaults[key] = None
+            instance = _make(cls, config, self.keras, self.custom)
+            self.defaults[key] = _config_of(instance) if instance is not None else None
         return self.defaults[key]
 
     def value(self, value: Any, argument: str, who: str) -> Any:
@@ -560,13 +703,13 @@ class _Exporter:
             if class_name not in ("DTypePolicy", "FloatDTypePolicy"):
                 raise ExportError(f"{who}: the dtype policy {class_name} cannot be written as a name")
             return config.get("name")
-        if class_name == "function":
-            registered = value.get("registered_name")
+        if class_name == "function":  # an activation function: Keras reads its own by name only
             if isinstance(config, str) and str(value.get("module", "")).startswith("keras"):
                 return config
-            if registered:
-                return registered
-            raise ExportError(f"{who}: the function {config!r} is neither a Keras function nor registered")
+            raise ExportError(
+                f"{who}: the function {config!r} is not a Keras activation, and a spec names functions "
+                "by Keras's names only; compute it in a custom layer (registered), or use a Keras activation"
+            )
         if class_name == "__lambda__":
             raise ExportError(f"{who}: a lambda is code, which a spec never holds")
         if class_name == "__tuple__":
@@ -574,25 +717,30 @@ class _Exporter:
         try:
             with keras.saving.custom_object_scope(self.custom):
                 obj = keras.saving.deserialize_keras_object(value, custom_objects=self.custom, safe_mode=True)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             raise ExportError(f"{who}: Keras cannot rebuild the {class_name} it holds: {_first_lines(error)}") from None
         cls = type(obj)
         if inspect.isfunction(obj) or not hasattr(obj, "get_config"):
             raise ExportError(f"{who}: {class_name} is not a Keras object a spec can write")
         kinds = self.compiler.namespaces_for(argument)
         out: dict[str, Any] = {"type": self.type_name(cls, kinds, who)}
-        out.update(self.arguments(cls, _config_of(obj), f"{who} ({class_name})"))
+        out.update(self.arguments(obj, f"{who} ({class_name})"))
         return out
 
     def type_name(self, cls: type, kinds: list[str], who: str) -> str:
         """The name by which `graphspec.build` finds `cls` again; checked by looking it up."""
         keras = self.keras
-        reason = self.compiler.REFUSED.get(cls.__name__)
+        from graphspec.resolve import REFUSED_LAYERS
+
+        reason = REFUSED_LAYERS.get(cls.__name__)
         if reason and cls.__module__.startswith("keras."):
             raise ExportError(f"{who} is a {cls.__name__}: it {reason}, which a spec never does")
-        candidates = [cls.__name__]
-        candidates += [name for name, obj in self.custom.items() if obj is cls]
-        candidates.append(keras.saving.get_registered_name(cls))
+        given = [name for name, obj in self.custom.items() if obj is cls]
+        registered = keras.saving.get_registered_name(cls)
+        if cls.__module__.split(".")[0] == "keras":
+            candidates = [cls.__name__] + given + [registered]
+        else:  # a custom class: the name the caller gave, else its registered 'package>Name'
+            candidates = given + [registered, cls.__name__]
         for name in candidates:
             try:
                 if self.compiler.lookup(name, kinds, self.custom) is cls:
@@ -609,6 +757,26 @@ class _Exporter:
 # --------------------------------------------------------------------------- helpers
 
 
+def _make(cls: Any, config: dict[str, Any], keras: Any, custom: Mapping[str, Any]) -> Any:
+    """``cls.from_config(config)``, or ``cls(**config)`` where from_config needs every key."""
+    with keras.saving.custom_object_scope(dict(custom)):
+        for make in (cls.from_config, lambda c: cls(**c)):
+            try:
+                return make(dict(config))
+            except Exception:
+                continue
+    return None
+
+
+_LAYER_BASE_ARGUMENTS = ("trainable", "dtype", "autocast", "activity_regularizer")
+
+
+def _argument_order(cls: type, required: list[str], keys: list[str]) -> list[str]:
+    """Required arguments first, then the config's order, the base Layer's arguments last."""
+    rest = [k for k in keys if k not in required and k not in _LAYER_BASE_ARGUMENTS]
+    return [k for k in required if k in keys] + rest + [k for k in _LAYER_BASE_ARGUMENTS if k in keys]
+
+
 def _config_of(obj: Any) -> dict[str, Any]:
     config = obj.get_config()
     if not isinstance(config, dict):
@@ -616,7 +784,7 @@ def _config_of(obj: Any) -> dict[str, Any]:
     return dict(config)
 
 
-def _required(cls: type) -> list[str]:
+def _required(cls: Any) -> list[str]:
     """Constructor arguments without a default (those a default instance needs)."""
     try:
         parameters = inspect.signature(cls.__init__).parameters.values()
@@ -629,7 +797,7 @@ def _required(cls: type) -> list[str]:
     ]
 
 
-def _signature_defaults(cls: type) -> dict[str, Any]:
+def _signature_defaults(cls: Any) -> dict[str, Any]:
     defaults: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
         if "__init__" not in vars(klass) or klass is object:
@@ -656,7 +824,7 @@ def _flatten(value: Any) -> list[Any]:
     return [value]
 
 
-def _default_text(value: Any) -> Optional[str]:
+def _default_text(value: Any) -> str | None:
     try:
         return _text(_plain(value))
     except ExportError:
@@ -692,6 +860,10 @@ def _has_tensors(value: Any, keras: Any) -> bool:
     return False
 
 
+def _is_mask_argument(name: str) -> bool:
+    return name == "mask" or name.endswith("_mask")
+
+
 def _all_none(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return all(_all_none(v) for v in value)
@@ -702,14 +874,14 @@ def _all_none(value: Any) -> bool:
 
 def _same_structure_ids(a: Any, b: Any) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same_structure_ids(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same_structure_ids(x, y) for x, y in zip(a, b, strict=False))
     return a is b
 
 
 def _equal(a: Any, b: Any) -> bool:
     try:
-        return bool(a == b) and type(a) is type(b) or (a is b)
-    except Exception:  # noqa: BLE001 - arrays and the like
+        return (bool(a == b) and type(a) is type(b)) or (a is b)
+    except Exception:
         return False
 
 
@@ -736,7 +908,7 @@ def _text(value: Any) -> str:
 class _Writer:
     """Block style for the file, flow style (one line) per node, exact floats."""
 
-    def document(self, document: dict[str, Any], schema: Optional[str]) -> str:
+    def document(self, document: dict[str, Any], schema: str | None) -> str:
         lines: list[str] = []
         if schema:
             lines.append(f"# yaml-language-server: $schema={schema}")

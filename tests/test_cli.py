@@ -90,3 +90,16 @@ def test_pre_commit_hook_runs_validate() -> None:
     assert hook["entry"].split()[:2] == ["graphspec", "validate"]
     result = subprocess.run([*hook["entry"].split(), "examples/branch.yaml", ".pre-commit-hooks.yaml"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_command_writes_the_shipped_schema(tmp_path: Path) -> None:
+    assert run("schema", "--check").returncode == 0
+    assert run("schema", "-o", str(tmp_path / "s.json")).returncode == 0
+    assert (tmp_path / "s.json").read_text() == (ROOT / "schemas" / "graphspec.schema.json").read_text()
+    assert run("catalogue").returncode == 2  # says --update or --check
+
+
+def test_custom_types_for_validate(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(BAD.replace("Dense, units: 2, from: xx", "Antirectifier, from: x"))
+    assert "unknown layer type 'Antirectifier'" in run("validate", "c.yaml", cwd=tmp_path).stdout
+    assert run("validate", "--custom-type", "Antirectifier", "c.yaml", cwd=tmp_path).returncode == 0
