@@ -109,3 +109,30 @@ def blocks(n: int, width: int = 8, repeat: int = 2) -> str:
 
 
 KINDS = {"chain": chain, "dag": wide_dag, "blocks": blocks}
+
+
+def leaf_layers(model) -> list:
+    """Layers holding weights, nested models (graphspec blocks) opened, in model order."""
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            out += leaf_layers(layer)
+        elif layer.weights:
+            out.append(layer)
+    return out
+
+
+def copy_weights(src, dst) -> str:
+    """Give `dst` the weights of `src`; returns how. ValueError when they do not line up."""
+    a, b = src.get_weights(), dst.get_weights()
+    if len(a) == len(b) and all(x.shape == y.shape for x, y in zip(a, b, strict=True)):
+        dst.set_weights(a)
+        return "model.set_weights(get_weights())"
+    la, lb = leaf_layers(src), leaf_layers(dst)
+    if len(la) == len(lb) and all(
+        [w.shape for w in x.get_weights()] == [w.shape for w in y.get_weights()] for x, y in zip(la, lb, strict=True)
+    ):
+        for x, y in zip(la, lb, strict=True):
+            y.set_weights(x.get_weights())
+        return "layer by layer, nested blocks opened"
+    raise ValueError(f"weights do not line up: {len(a)} vs {len(b)} arrays, {len(la)} vs {len(lb)} layers")

@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import idx  # noqa: E402
+from _specs import copy_weights  # noqa: E402
 import trainutil  # noqa: E402
 
 SECTIONS = ("fashion", "tutorial", "resnet50")
@@ -162,34 +163,6 @@ def check_tutorial(args):
 
 
 # ---------------------------------------------------------------- (c) ResNet50
-
-def _leaf_layers(model):
-    """Layers holding weights, nested models (graphspec blocks) opened, in model order."""
-    out = []
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.layers:
-            out += _leaf_layers(layer)
-        elif layer.weights:
-            out.append(layer)
-    return out
-
-
-def copy_weights(src, dst) -> str:
-    """Give dst src's weights; returns how. Raises ValueError when the structures differ."""
-    a, b = src.get_weights(), dst.get_weights()
-    if len(a) == len(b) and all(x.shape == y.shape for x, y in zip(a, b)):
-        dst.set_weights(a)
-        return "model.set_weights(get_weights())"
-    la, lb = _leaf_layers(src), _leaf_layers(dst)
-    if len(la) == len(lb) and all(
-            [w.shape for w in x.get_weights()] == [w.shape for w in y.get_weights()]
-            for x, y in zip(la, lb)):
-        for x, y in zip(la, lb):
-            y.set_weights(x.get_weights())
-        return "layer by layer, nested blocks opened"
-    raise ValueError(f"weights do not line up: {len(a)} vs {len(b)} arrays, "
-                     f"{len(la)} vs {len(lb)} layers with weights")
-
 
 def _throughput(model, batch, rounds):
     start = time.perf_counter()
