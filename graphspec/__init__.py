@@ -13,5 +13,5 @@ from graphspec.export import ExportError, dump, dumps  # Keras is imported when 
 from graphspec.source import Limits
 from graphspec.spec import Spec
 
-__all__ = ["build", "load", "loads", "dump", "dumps", "ExportError", "Limits", "Problem", "Spec", "SpecError"]
+__all__ = ["ExportError", "Limits", "Problem", "Spec", "SpecError", "build", "dump", "dumps", "load", "loads"]
 __version__ = "0.1.0"

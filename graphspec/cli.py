@@ -10,8 +10,9 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path as FilePath
-from typing import Any, Iterable, Optional, Sequence, TextIO
+from typing import Any, TextIO
 
 import yaml
 
@@ -102,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run the CLI; returns the exit code."""
     try:
         args = _parser().parse_args(argv)

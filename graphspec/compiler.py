@@ -9,6 +9,7 @@ on it, so one `SpecError` reports them all.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import Mapping, Sequence
@@ -88,7 +89,7 @@ def custom_type_names(custom_objects: Mapping[str, Any]) -> set[str]:
     return set(custom_objects) | set(registered) | {key.split(">")[-1] for key in registered}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def constructor_arguments(cls: type) -> set[str] | None:
     """The keyword arguments a class's constructor takes, following ``**kwargs`` up the MRO.
 
@@ -378,7 +379,7 @@ def compile_model(graph: Graph, custom_objects: Mapping[str, Any] | None = None)
         SpecError: every node Keras refused, at its line, with the shapes involved.
     """
     compiler = _Compiler(custom_objects or {})
-    scope = keras.saving.custom_object_scope(compiler.custom_objects) if custom_objects else _null()
+    scope = keras.saving.custom_object_scope(compiler.custom_objects) if custom_objects else contextlib.nullcontext()
     # Safe mode on while building, whatever the process set with enable_unsafe_deserialization.
     with scope, SafeModeScope(True):
         inputs = []
@@ -469,10 +470,4 @@ def _check_expectations(model: Any, tensors: Mapping[str, Any], graph: Graph, co
             )
 
 
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: Any) -> None:
-        return None
 

@@ -16,7 +16,6 @@ from graphspec.errors import Problem, did_you_mean
 from graphspec.source import Path, SourceMap
 from graphspec.spec import REF, BlockSpec, NodeSpec, Outputs, owner
 
-
 MAX_SUGGESTIONS = 20  # "did you mean" for the first unknown names of a scope; later ones go without
 
 
