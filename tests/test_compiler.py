@@ -163,3 +163,30 @@ outputs: [y]
     assert len(graphspec.build(spec).layers) == 31
     with pytest.raises(graphspec.SpecError, match="more than the limit of 20"):
         graphspec.build(spec, limits=graphspec.Limits(max_nodes=20))
+
+
+def test_keras_refusing_the_model_or_its_compile_is_located(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last-resort paths: whatever Keras raises there becomes a located SpecError."""
+    text = """
+inputs: {x: {shape: [4]}}
+nodes: {y: {type: Dense, units: 2, from: x}}
+outputs: [y]
+compile: {optimizer: adam, loss: mse}
+"""
+
+    def refuse(*args, **kwargs):
+        raise ValueError("refused by the test")
+
+    monkeypatch.setattr(keras.Model, "compile", refuse)
+    with pytest.raises(graphspec.SpecError) as error:
+        build(text)
+    (problem,) = error.value.problems
+    assert (problem.code, problem.line) == ("bad-compile", 5)
+    assert problem.message == "compile: Keras rejects it: refused by the test"
+
+    monkeypatch.setattr(graphspec.compiler.keras, "Model", refuse)
+    with pytest.raises(graphspec.SpecError) as error:
+        build(text)
+    (problem,) = error.value.problems
+    assert (problem.code, problem.line) == ("bad-model", 4)
+    assert problem.message == "outputs: Keras cannot make a model of them: refused by the test"

@@ -53,7 +53,7 @@ nodes:
 outputs: [other]
 """
     )
-    assert [(w.severity, w.message) for w in spec.warnings] == [("warning", "node 'dead' is not used by any output")]
+    assert [(w.severity, w.code, w.message) for w in spec.warnings] == [("warning", "unused-node", "node 'dead' is not used by any output")]
 
 
 def test_refs_to_outputs() -> None:
