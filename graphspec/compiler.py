@@ -19,8 +19,8 @@ import keras
 from keras.src.saving.serialization_lib import SafeModeScope  # not exported by keras.saving
 
 from graphspec.errors import Problem, SpecError, did_you_mean
-from graphspec.graph import split_ref
-from graphspec.resolve import MERGE_LAYERS, Collector, Graph, Node, Origin, output_names
+from graphspec.graph import output_names, split_ref
+from graphspec.resolve import MERGE_LAYERS, Collector, Graph, Node, Origin
 from graphspec.resolve import REFUSED_LAYERS as REFUSED
 
 _NAMESPACES: dict[str, Any] = {
@@ -126,10 +126,10 @@ class _Compiler:
 
     # -- values -------------------------------------------------------------------
 
-    def value(self, value: Any, argument: str, origin: Origin, sub: tuple = ()) -> Any:
+    def value(self, value: Any, argument: str, sub: tuple = ()) -> Any:
         """A YAML value as Keras takes it: ``{type: ...}`` mappings become objects."""
         if isinstance(value, list):
-            return [self.value(v, argument, origin, sub + (i,)) for i, v in enumerate(value)]
+            return [self.value(v, argument, sub + (i,)) for i, v in enumerate(value)]
         if not isinstance(value, dict):
             return value
         if "type" not in value and _KERAS_CONFIG_KEYS & value.keys():
@@ -144,7 +144,7 @@ class _Compiler:
         if "type" not in value:
             # A mapping by output name keeps its compile key's namespace (loss, metrics).
             keep = argument in ("loss", "metrics", "weighted_metrics", "loss_weights")
-            return {k: self.value(v, argument if keep else k, origin, sub + (k,)) for k, v in value.items()}
+            return {k: self.value(v, argument if keep else k, sub + (k,)) for k, v in value.items()}
         type_name = value["type"]
         if not isinstance(type_name, str):
             raise _NodeError(f"'type' must name a Keras class, found {type_name!r}", sub + ("type",), code="wrong-type")
@@ -152,7 +152,7 @@ class _Compiler:
             cls = lookup(type_name, namespaces_for(argument), self.custom_objects)
         except LookupError as error:
             raise _NodeError(error.args[0], sub + ("type",), error.args[1], code=error.args[2]) from None
-        kwargs = {k: self.value(v, k, origin, sub + (k,)) for k, v in value.items() if k != "type"}
+        kwargs = {k: self.value(v, k, sub + (k,)) for k, v in value.items() if k != "type"}
         self.check_arguments(cls, kwargs, sub, type_name)
         try:
             return cls(**kwargs)
@@ -244,7 +244,7 @@ class _Compiler:
         else:
             result = self.call_chain(node, self.make(owner, arguments, layers), arguments)
         if owner.kind == "block" and owner.body is not None and isinstance(result, (list, tuple)):
-            names = output_names(owner.body)
+            names = output_names(owner.body.outputs)
             if len(set(names)) == len(names) == len(result):
                 return dict(zip(names, result, strict=False))  # refs reach them by name or by index
         return result
@@ -264,7 +264,7 @@ class _Compiler:
             if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
                 raise _NodeError(f"'{node.target}' is not a Keras layer class", ("type",), "use a class from keras.layers or a custom layer", code="unknown-type")
             type_name = node.target
-        kwargs = {key: self.value(value, key, node.origin, (key,)) for key, value in node.args.items()}
+        kwargs = {key: self.value(value, key, (key,)) for key, value in node.args.items()}
         self.check_arguments(cls, kwargs, (), type_name)
         chain = []
         for name in node.layer_names():
@@ -416,7 +416,7 @@ def _compile(model: Any, graph: Graph, compiler: _Compiler) -> None:
     kwargs = {}
     for key, value in (graph.compile or {}).items():
         try:
-            kwargs[key] = compiler.value(value, key, origin, (key,))  # type: ignore[arg-type]
+            kwargs[key] = compiler.value(value, key, (key,))
         except _NodeError as error:
             compiler.report(origin.problem(f"compile: {error.message}", error.sub, key=error.key, hint=error.hint, code=error.code))  # type: ignore[union-attr]
     for key, getter, special in (("loss", keras.losses.get, ()), ("metrics", keras.metrics.get, _METRIC_ALIASES), ("weighted_metrics", keras.metrics.get, _METRIC_ALIASES)):

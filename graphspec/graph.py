@@ -28,11 +28,11 @@ class ScopeGraph:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def block_output_names(block: BlockSpec) -> list[str]:
+def output_names(outputs: Outputs) -> list[str]:
     """Names by which refs reach a block's outputs: mapping keys, or the nodes listed."""
-    if isinstance(block.outputs, dict):
-        return list(block.outputs)
-    return [ref.split(".")[0] for ref in block.outputs]
+    if isinstance(outputs, dict):
+        return list(outputs)
+    return [ref.split(".")[0] for ref in outputs]
 
 
 def split_ref(ref: str) -> tuple[str, str | None]:
@@ -181,7 +181,7 @@ def _check_output_part(
             f"'{name}.{part}': a {node.kind} node's outputs are selected by index ('{name}.0')",
             "names select outputs of block nodes only",
         )
-    names = block_output_names(block)
+    names = output_names(block.outputs)
     if part.isdigit():
         if int(part) >= len(names):
             return f"'{name}.{part}': block '{node.block}' has {len(names)} outputs", f"use an index below {len(names)}"

@@ -27,8 +27,8 @@ from typing import Any, Union
 
 from graphspec.api import load
 from graphspec.files import write_atomic
-from graphspec.graph import split_ref
-from graphspec.resolve import Graph, Node, output_names, resolve
+from graphspec.graph import output_names, split_ref
+from graphspec.resolve import Graph, Node, resolve
 from graphspec.spec import Spec
 
 __all__ = ["FORMATS", "GraphvizMissing", "PlotError", "picture", "plot", "render", "to_dot", "to_mermaid"]
@@ -179,7 +179,7 @@ class _Drawer:
                 outputs = node.body.outputs
                 refs = list(outputs.values()) if isinstance(outputs, dict) else list(outputs)
                 resolved = [body_sources_ref(body_sources, r) for r in refs]
-                sources[node.name] = _Source(None, path + (node.name,), outputs=dict(zip(output_names(node.body), resolved, strict=False)), ordered=resolved)
+                sources[node.name] = _Source(None, path + (node.name,), outputs=dict(zip(output_names(node.body.outputs), resolved, strict=False)), ordered=resolved)
                 continue
             element = Element(node_id, node.kind, self.lines(node, by_name))
             cluster.elements.append(element)

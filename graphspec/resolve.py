@@ -15,7 +15,7 @@ from typing import Any
 
 from graphspec import catalogue
 from graphspec.errors import Problem, SpecError, did_you_mean
-from graphspec.graph import block_output_names, check_block_recursion, check_scope
+from graphspec.graph import check_block_recursion, check_scope
 from graphspec.params import ParamError, Scope, substitute
 from graphspec.source import Limits, Path, SourceMap
 from graphspec.spec import KINDS, BlockSpec, NodeSpec, Spec, owner
@@ -583,8 +583,3 @@ def _root(scope: Scope) -> Scope:
     while scope.parent is not None:
         scope = scope.parent
     return scope
-
-
-def output_names(graph: Graph) -> list[str]:
-    """Names by which refs reach the outputs of a block instance."""
-    return block_output_names(BlockSpec.model_construct(inputs=[], nodes={}, outputs=graph.outputs))
