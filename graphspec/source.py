@@ -337,16 +337,19 @@ def _parse_yaml(text: str, file: str, limits: Limits) -> Document:
         if error.context and error.problem:
             message += f" ({error.context})"
         line = (mark.line + 1) if mark else 1
+        # libyaml has nesting limits of its own, which some releases reach before ours:
+        # the document is too deep whichever parser notices it first.
+        too_deep = "depth" in str(error.problem or "")
         raise SpecError(
             [
                 Problem(
-                    message,
+                    f"the document is nested deeper than the YAML parser allows ({error.problem})" if too_deep else message,
                     file=file,
                     line=line,
                     column=(mark.column + 1) if mark else 1,
                     source_line=source.text_lines[line - 1] if 0 < line <= len(source.text_lines) else None,
-                    hint="check the indentation, colons and brackets on this line or the one before",
-                    code="yaml-syntax",
+                    hint="no spec needs this depth; flatten the nesting" if too_deep else "check the indentation, colons and brackets on this line or the one before",
+                    code="limit" if too_deep else "yaml-syntax",
                 )
             ]
         ) from None

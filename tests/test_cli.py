@@ -88,7 +88,12 @@ def test_pre_commit_hook_runs_validate() -> None:
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "graphspec-validate"
     assert hook["entry"].split()[:2] == ["graphspec", "validate"]
-    result = subprocess.run([*hook["entry"].split(), "examples/branch.yaml", ".pre-commit-hooks.yaml"], cwd=ROOT, capture_output=True, text=True)
+    # pre-commit runs the entry with the hook's venv on PATH; ours may not be on PATH, so
+    # run the installed script beside this interpreter (or the module when there is none).
+    script = Path(sys.executable).with_name("graphspec")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "graphspec"]
+    args = hook["entry"].split()[1:]
+    result = subprocess.run([*command, *args, "examples/branch.yaml", ".pre-commit-hooks.yaml"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
