@@ -14,4 +14,4 @@ from graphspec.source import Limits
 from graphspec.spec import Spec
 
 __all__ = ["ExportError", "Limits", "Problem", "Spec", "SpecError", "build", "dump", "dumps", "load", "loads"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

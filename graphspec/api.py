@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any, Union
 
+from graphspec.backend import import_keras
 from graphspec.errors import SpecError
 from graphspec.imports import add_imports, read_text
 from graphspec.resolve import check_structure, resolve
@@ -124,6 +125,7 @@ def build(
         >>> model.count_params()
         903510
     """
+    import_keras()  # Keras missing: a BackendError that says which extra to install
     from graphspec.compiler import (  # the only place Keras is imported
         compile_model,
         custom_type_names,

@@ -16,7 +16,9 @@ from typing import Any, TextIO
 
 import yaml
 
+from graphspec import __version__
 from graphspec.api import build, load
+from graphspec.backend import DISTRIBUTION, BackendError, quiet_native_logs
 from graphspec.errors import CODES, Problem, SpecError, printable
 from graphspec.source import _plain_scalar
 
@@ -67,13 +69,17 @@ def spec_files(paths: Iterable[str], only_specs: bool = False) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graphspec", description="Neural-network graphs in YAML, compiled to Keras.")
+    parser.add_argument("--version", action="version", version=f"graphspec {__version__} ({DISTRIBUTION} on Python {sys.version.split()[0]})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Commands that may import Keras hide TensorFlow's native start-up lines unless -v.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", help="show the backend's own log lines (TensorFlow's start-up messages)")
 
-    build_cmd = commands.add_parser("build", help="build a spec and print the model summary")
+    build_cmd = commands.add_parser("build", parents=[verbose], help="build a spec and print the model summary")
     build_cmd.add_argument("file", help="a spec file")
     build_cmd.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
 
-    validate = commands.add_parser("validate", help="check specs; print one line per problem")
+    validate = commands.add_parser("validate", parents=[verbose], help="check specs; print one line per problem")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="spec files, or directories to search for *.yaml/*.yml")
     validate.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format (github: workflow annotations)")
     validate.add_argument("--build", action="store_true", help="also build each spec with Keras (shapes, expectations)")
@@ -83,17 +89,19 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="write the JSON Schema of spec files (for editors and check-jsonschema)")
     schema.add_argument("-o", "--output", metavar="FILE", help="the file to write (default: standard output)")
-    schema.add_argument("--check", action="store_true", help="exit 1 when FILE (default: the shipped schema) is stale")
+    schema.add_argument("--update", action="store_true", help="rewrite the shipped schema files (in the package and schemas/)")
+    schema.add_argument("--check", action="store_true", help="exit 1 when FILE (default: the shipped schema files) is stale or missing")
+    schema.add_argument("--path", action="store_true", help="print the installed schema file's path (for an editor's $schema)")
 
-    catalogue = commands.add_parser("catalogue", help="regenerate the layer catalogue from the installed Keras")
+    catalogue = commands.add_parser("catalogue", parents=[verbose], help="regenerate the layer catalogue from the installed Keras")
     catalogue.add_argument("--update", action="store_true", help="rewrite graphspec/catalogue.json")
     catalogue.add_argument("--check", action="store_true", help="exit 1 when the shipped catalogue differs from the installed Keras")
 
-    export = commands.add_parser("export", help="write the spec of a Keras model (.keras file or module:attribute)")
+    export = commands.add_parser("export", parents=[verbose], help="write the spec of a Keras model (.keras file or module:attribute)")
     export.add_argument("source", metavar="SOURCE", help="a .keras file, or module:attribute (a model, or a function returning one)")
     export.add_argument("-o", "--output", metavar="SPEC", help="the spec file to write (default: standard output)")
 
-    plot_cmd = commands.add_parser("plot", help="draw a spec: .svg .png .pdf (Graphviz), .dot, or .mmd (Mermaid)")
+    plot_cmd = commands.add_parser("plot", parents=[verbose], help="draw a spec: .svg .png .pdf (Graphviz), .dot, or .mmd (Mermaid)")
     plot_cmd.add_argument("file", help="a spec file")
     plot_cmd.add_argument("-o", "--output", required=True, metavar="OUT", help="the picture to write; its suffix picks the format")
     plot_cmd.add_argument("--collapse-blocks", action="store_true", help="draw each block instance as one node")
@@ -109,12 +117,23 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
         args = _parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    uses_keras = args.command in ("build", "export", "catalogue") or getattr(args, "build", False) or getattr(args, "shapes", False)
+    with quiet_native_logs(enabled=bool(uses_keras) and not getattr(args, "verbose", False)):
+        try:
+            return _run(args, out, err)
+        except BackendError as error:
+            print(f"graphspec {args.command}: error: {error}", file=err)
+            return 2
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.command == "build":
         return _build(args, out, err)
     if args.command == "schema":
         from graphspec import schema
 
-        return schema.main((["-o", args.output] if args.output else []) + (["--check"] if args.check else []))
+        flags = [f"--{name}" for name in ("update", "check", "path") if getattr(args, name)]
+        return schema.main((["-o", args.output] if args.output else []) + flags)
     if args.command == "catalogue":
         if not (args.update or args.check):
             print("graphspec catalogue: say --update or --check", file=err)

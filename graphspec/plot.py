@@ -461,8 +461,9 @@ def tensor_shapes(graph: Graph, custom_objects: Mapping[str, Any] | None = None)
     Raises:
         SpecError: the spec does not build.
     """
-    import keras
+    from graphspec.backend import import_keras
 
+    keras = import_keras()
     from graphspec.compiler import _Compiler, compile_model  # Keras is imported here only
 
     compile_model(graph, custom_objects)  # every problem as a SpecError, as `build` reports it
