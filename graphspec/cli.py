@@ -6,7 +6,6 @@ Exit codes: 0 clean, 1 problems found in a spec, 2 usage or I/O error.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -19,7 +18,8 @@ import yaml
 from graphspec import __version__
 from graphspec.api import build, load
 from graphspec.backend import DISTRIBUTION, BackendError, quiet_native_logs
-from graphspec.errors import CODES, Problem, SpecError, printable
+from graphspec.errors import Problem, SpecError
+from graphspec.report import FORMATS
 from graphspec.source import _plain_scalar
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", parents=[verbose], help="check specs; print one line per problem")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="spec files, or directories to search for *.yaml/*.yml")
-    validate.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format (github: workflow annotations)")
+    validate.add_argument("--format", choices=tuple(FORMATS), default="text", help="output format (github: workflow annotations; sarif: SARIF 2.1.0 for code scanning)")
     validate.add_argument("--build", action="store_true", help="also build each spec with Keras (shapes, expectations)")
     validate.add_argument("--custom-type", action="append", default=[], metavar="NAME", help="a custom layer or object type the specs may use (repeatable)")
     validate.add_argument("--only-specs", action="store_true", help="skip named files that are not specs (for pre-commit)")
@@ -176,7 +176,7 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except SpecError as error:
             problems += error.problems
             io_error = io_error or _io_only(error.problems)
-    _report(problems, args.format, out)
+    out.write(FORMATS[args.format](problems))
     errors = [p for p in problems if p.severity == "error"]
     if io_error:
         return 2
@@ -185,31 +185,6 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _io_only(problems: Sequence[Problem]) -> bool:
     return bool(problems) and all(p.code == "io" for p in problems)
-
-
-def _report(problems: Sequence[Problem], fmt: str, out: TextIO) -> None:
-    if fmt == "json":
-        json.dump(
-            [
-                {
-                    **{k: getattr(p, k) for k in ("file", "line", "column", "severity", "code", "message", "hint")},
-                    "number": CODES[p.code][0] if p.code in CODES else None,
-                }
-                for p in problems
-            ],
-            out,
-            indent=2,
-        )
-        out.write("\n")
-        return
-    for problem in problems:
-        if fmt == "github":
-            text = printable(problem.message + (f"; {problem.hint}" if problem.hint else ""))
-            text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            title = f"{CODES[problem.code][0]} {problem.code}" if problem.code in CODES else problem.code
-            print(f"::{problem.severity} file={printable(problem.file)},line={problem.line},col={problem.column},title={title}::{text}", file=out)
-        else:
-            print(problem.format(), file=out)
 
 
 def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
