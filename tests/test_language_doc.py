@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,17 +129,21 @@ def write_files(directory: Path, spec_text: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def custom_objects() -> dict[str, Any]:
-    """The Keras layers the page's Python fences define."""
+def custom_objects() -> Iterator[dict[str, Any]]:
+    """The Keras layers the page's Python fences define; their Keras registrations are undone after."""
     import keras
 
+    registry = keras.saving.get_custom_objects()
+    before = set(registry)
     found: dict[str, Any] = {}
     for code in CUSTOM_CODE:
         namespace: dict[str, Any] = {}
         exec(compile(code, str(DOC), "exec"), namespace)
         found.update({k: v for k, v in namespace.items() if isinstance(v, type) and issubclass(v, keras.layers.Layer)})
     assert sorted(found) == sorted(CUSTOM_TYPES)
-    return found
+    yield found
+    for name in set(registry) - before:
+        del registry[name]
 
 
 def test_the_page_has_examples() -> None:
