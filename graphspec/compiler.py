@@ -13,6 +13,7 @@ import contextlib
 import functools
 import inspect
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -175,19 +176,25 @@ class _Compiler:
 
     # -- graph --------------------------------------------------------------------
 
-    def graph(self, graph: Graph, inputs: Sequence[Any]) -> tuple[dict[str, Any], Any]:
-        """Build `graph`'s nodes on `inputs` (symbolic tensors); (every node's output, the outputs)."""
+    def graph(self, graph: Graph, inputs: Sequence[Any], scope: _Scope | None = None) -> tuple[dict[str, Any], Any]:
+        """Build `graph`'s nodes on `inputs` (symbolic tensors); (every node's output, the outputs).
+
+        `scope` is the model the layers join: a new one (the top level, a nested block model)
+        by default; a flat block instance passes its enclosing model's, with its name prefix.
+        """
+        scope = scope if scope is not None else _Scope()
         tensors: dict[str, Any] = dict(zip(graph.input_names, inputs, strict=False))
-        layers: dict[str, list[Any]] = {}
+        layers = scope.layers
         by_name = {node.name: node for node in graph.nodes}
+        parts = block_output_names(graph)
         for node in graph.nodes:
             try:
-                arguments = self.inputs(node, tensors)
+                arguments = self.inputs(node, tensors, parts)
             except _Skip:
                 tensors[node.name] = _FAILED
                 continue
             try:
-                tensors[node.name] = self.node(node, arguments, layers, by_name)
+                tensors[node.name] = self.node(node, arguments, layers, by_name, scope)
             except _Reported:
                 tensors[node.name] = _FAILED
             except _NodeError as error:
@@ -197,59 +204,70 @@ class _Compiler:
                 )
                 tensors[node.name] = _FAILED
         if isinstance(graph.outputs, dict):
-            outputs: Any = {key: self.ref(ref, tensors, graph.output_origin, (key,)) for key, ref in graph.outputs.items()}
+            outputs: Any = {key: self.ref(ref, tensors, graph.output_origin, (key,), parts) for key, ref in graph.outputs.items()}
         else:
-            outputs = [self.ref(ref, tensors, graph.output_origin, (i,)) for i, ref in enumerate(graph.outputs)]
+            outputs = [self.ref(ref, tensors, graph.output_origin, (i,), parts) for i, ref in enumerate(graph.outputs)]
             outputs = outputs[0] if len(outputs) == 1 else outputs
         return tensors, outputs
 
-    def ref(self, ref: str, tensors: Mapping[str, Any], origin: Origin | None, sub: tuple) -> Any:
+    def ref(self, ref: str, tensors: Mapping[str, Any], origin: Origin | None, sub: tuple, parts: Mapping[str, list[str]] | None = None) -> Any:
+        """The tensor `ref` names; `parts` gives block nodes' output names (`b.out`, `b.0` of a one-output block)."""
         name, part = split_ref(ref)
         value = tensors.get(name, _FAILED)
         if value is _FAILED:
             raise _Skip()
         if part is None:
             return value
+        names = (parts or {}).get(name)
+        if names is not None and len(names) == 1 and part in ("0", names[0]) and not isinstance(value, (dict, list, tuple)):
+            return value  # the one output of a block node, by index or by name
         if isinstance(value, dict):
-            if part.isdigit():
+            if part.isdigit() and int(part) < len(value):
                 return list(value.values())[int(part)]
-            return value[part]
-        if isinstance(value, (list, tuple)) and part.isdigit():
+            if part in value:
+                return value[part]
+            message = f"'{ref}': node '{name}' has no output '{part}'"
+        elif isinstance(value, (list, tuple)) and part.isdigit():
             if int(part) < len(value):
                 return value[int(part)]
             message = f"'{ref}': node '{name}' has {len(value)} outputs"
         else:
             message = f"'{ref}': node '{name}' has one output"
         if origin is not None:
-            self.report(origin.problem(f"{origin.who}: {message}", sub, hint=f"use an index below {len(value) if isinstance(value, (list, tuple)) else 1}", code="unknown-output"), origin)
+            self.report(origin.problem(f"{origin.who}: {message}", sub, hint=f"use an index below {len(value) if isinstance(value, (list, tuple, dict)) else 1}", code="unknown-output"), origin)
         raise _Skip()
 
-    def inputs(self, node: Node, tensors: Mapping[str, Any]) -> Any:
+    def inputs(self, node: Node, tensors: Mapping[str, Any], parts: Mapping[str, list[str]] | None = None) -> Any:
         refs = node.inputs
         if isinstance(refs, str):
-            return self.ref(refs, tensors, node.origin, ("from",))
+            return self.ref(refs, tensors, node.origin, ("from",), parts)
         if isinstance(refs, list):
-            return [self.ref(r, tensors, node.origin, ("from", i)) for i, r in enumerate(refs)]
+            return [self.ref(r, tensors, node.origin, ("from", i), parts) for i, r in enumerate(refs)]
         return {
-            key: [self.ref(r, tensors, node.origin, ("from", key, i)) for i, r in enumerate(ref)] if isinstance(ref, list) else self.ref(ref, tensors, node.origin, ("from", key))
+            key: [self.ref(r, tensors, node.origin, ("from", key, i), parts) for i, r in enumerate(ref)] if isinstance(ref, list) else self.ref(ref, tensors, node.origin, ("from", key), parts)
             for key, ref in refs.items()
         }
 
-    def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node]) -> Any:
+    def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node], scope: _Scope | None = None) -> Any:
+        scope = scope if scope is not None else _Scope(layers)
         owner = by_name[node.target] if node.kind == "share" else node
         if owner.kind == "block" and owner.body is not None and isinstance(arguments, dict):
             arguments = [arguments[name] for name in owner.body.input_names]  # by name -> in order
-        if owner.kind == "block" and owner.name not in layers:
-            result = self.first_block_call(owner, node, arguments, layers)
+        if owner.kind == "block" and owner.body is not None and not owner.body.as_model:
+            result = self.flat_block_call(owner, arguments, scope)
+        elif owner.kind == "block" and owner.name not in layers:
+            result = self.first_block_call(owner, node, arguments, layers, scope)
         else:
-            result = self.call_chain(node, self.make(owner, arguments, layers), arguments)
+            result = self.call_chain(node, self.make(owner, arguments, layers, scope), arguments)
+        if owner.kind == "block" and isinstance(result, dict) and len(result) == 1:
+            return next(iter(result.values()))  # a block with one output: the node's output is that tensor
         if owner.kind == "block" and owner.body is not None and isinstance(result, (list, tuple)):
             names = output_names(owner.body.outputs)
             if len(set(names)) == len(names) == len(result):
                 return dict(zip(names, result, strict=False))  # refs reach them by name or by index
         return result
 
-    def make(self, node: Node, arguments: Any, layers: dict[str, list[Any]]) -> list[Any]:
+    def make(self, node: Node, arguments: Any, layers: dict[str, list[Any]], scope: _Scope | None = None) -> list[Any]:
         """The layer objects (or block models) of a layer, merge or block node; cached for shares."""
         if node.name in layers:
             return layers[node.name]
@@ -267,7 +285,7 @@ class _Compiler:
         kwargs = {key: self.value(value, key, (key,)) for key, value in node.args.items()}
         self.check_arguments(cls, kwargs, (), type_name)
         chain = []
-        for name in node.layer_names():
+        for name in self.claim(node, scope):
             try:
                 chain.append(cls(**kwargs, name=name))
             except Exception as error:
@@ -282,11 +300,61 @@ class _Compiler:
         layers[node.name] = chain
         return chain
 
-    def first_block_call(self, owner: Node, node: Node, arguments: Any, layers: dict[str, list[Any]]) -> Any:
+    def claim(self, node: Node, scope: _Scope | None) -> list[str]:
+        """The Keras names of `node`'s layers (or nested models) in `scope`'s model, reserved for it.
+
+        Raises:
+            _NodeError: a name already taken in that model (a flat block instance's
+                ``instance_node`` that is also another layer's name).
+        """
+        if scope is None:
+            return node.layer_names()
+        names = [scope.prefix + name for name in node.layer_names()]
+        holder = node.origin.who + "".join(f" of block node '{i}'" for i in reversed(node.origin.instance))
+        for name in names:
+            taken = scope.taken.setdefault(name, holder)
+            if taken != holder:
+                raise _NodeError(
+                    f"its layer would be named '{name}', which is already the name of {taken} in the same model",
+                    (),
+                    "rename one of them: a block's layers are named <block node>_<node of the block>",
+                    key=True,
+                    code="duplicate-name",
+                )
+        return names
+
+    def flat_block_call(self, owner: Node, arguments: Any, scope: _Scope) -> Any:
+        """Call a block node's layers in the enclosing model, each copy of a repeat in turn.
+
+        The first call creates them, named ``<instance>_<node>`` (`_Scope.inner`); a share of
+        the node calls the same layers again, so it reuses their weights.
+        """
+        instances = scope.layers.get(owner.name)
+        if instances is None:
+            instances = scope.layers[owner.name] = [scope.inner(name) for name in owner.layer_names()]
+        current = arguments
+        for inner in instances:
+            current = self.flat_instance(owner, current, inner)
+        return current
+
+    def flat_instance(self, owner: Node, arguments: Any, inner: _Scope) -> Any:
+        """One flat block instance: the block's graph built on the caller's tensors, its outputs returned."""
+        body = owner.body
+        assert body is not None
+        before = self.collector.count
+        try:
+            _, outputs = self.graph(body, arguments if isinstance(arguments, list) else [arguments], inner)
+        except _Skip:
+            raise _Reported() from None
+        if self.collector.count > before:
+            raise _Reported()
+        return outputs
+
+    def first_block_call(self, owner: Node, node: Node, arguments: Any, layers: dict[str, list[Any]], scope: _Scope | None = None) -> Any:
         """Build a block node's model(s) on the shapes of their first inputs, calling each in turn."""
         chain: list[Any] = []
         current = arguments
-        for name in owner.layer_names():
+        for name in self.claim(owner, scope):
             model = self.block_model(owner, name, current)
             chain.append(model)
             current = self.call_chain(node, [model], current)
@@ -328,6 +396,34 @@ class _Compiler:
             return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name)
         except Exception as error:
             raise _NodeError(f"Keras cannot make a model of block '{node.target}': {_keras_message(error)}", ("block",), code="bad-model") from None
+
+
+@dataclass
+class _Scope:
+    """The Keras model a graph's nodes are built into, as seen from one graph.
+
+    The top level and each nested block model (``model: true``) are models of their own; a
+    flat block instance builds into its caller's model, its layers named with `prefix`.
+    """
+
+    layers: dict[str, Any] = field(default_factory=dict)  # node name -> its layers, nested models or flat instances
+    prefix: str = ""  # "" at a model's top; "conv2_block1_" inside flat instance conv2_block1
+    taken: dict[str, str] = field(default_factory=dict)  # Keras layer name in this model -> what made it
+
+    def inner(self, instance: str) -> _Scope:
+        """The scope of flat block instance `instance` built in this one."""
+        return _Scope({}, f"{self.prefix}{instance}_", self.taken)
+
+
+def block_output_names(graph: Graph) -> dict[str, list[str]]:
+    """Output names of each block node (or share of one) in `graph`, for refs such as ``b.out``."""
+    by_name = {node.name: node for node in graph.nodes}
+    names = {}
+    for node in graph.nodes:
+        owner = by_name.get(node.target) if node.kind == "share" else node
+        if owner is not None and owner.kind == "block" and owner.body is not None:
+            names[node.name] = output_names(owner.body.outputs)
+    return names
 
 
 class _NodeError(Exception):
@@ -390,8 +486,9 @@ def compile_model(graph: Graph, custom_objects: Mapping[str, Any] | None = None)
                 compiler.report(spec.origin.problem(f"input '{spec.name}': Keras rejects it: {_keras_message(error)}", code="bad-input"))
         if compiler.problems:
             raise SpecError(compiler.problems)
+        top = _Scope(taken={spec.name: f"input '{spec.name}'" for spec in graph.inputs})
         try:
-            tensors, outputs = compiler.graph(graph, inputs)
+            tensors, outputs = compiler.graph(graph, inputs, top)
         except _Skip:
             raise SpecError(compiler.problems) from None
         if compiler.problems:
@@ -458,10 +555,17 @@ def _check_expectations(model: Any, tensors: Mapping[str, Any], graph: Graph, co
             compiler.report(
                 source.problem(("expect", key), f"expect: the model has {actual_of():,} {key.replace('_', ' ')}, expected {expected:,}", hint="update 'expect' if the change is intended", code="expectation")
             )
+    parts = block_output_names(graph)
     for name, expected in (graph.expect.get("shapes") or {}).items():
-        value = tensors.get(name)
-        if value is None or value is _FAILED or not hasattr(value, "shape"):
-            compiler.report(source.problem(("expect", "shapes", name), f"expect: no node '{name}' with one output", hint=did_you_mean(name, tensors, "nodes"), key=True, code="expectation"))
+        try:
+            value = compiler.ref(name, tensors, None, (), parts)
+        except _Skip:
+            value = None
+        if value is None or not hasattr(value, "shape"):
+            what = "with one output" if split_ref(name)[1] is None else "output"
+            choices = [f"{n}.{p}" for n in parts for p in parts[n]] + list(tensors)
+            hint = f"a multi-output node takes a ref to one output: '{name}.0'" if name in tensors else did_you_mean(name, choices, "refs")
+            compiler.report(source.problem(("expect", "shapes", name), f"expect: no node {what} '{name}'", hint=hint, key=True, code="expectation"))
             continue
         actual = list(value.shape)
         if list(expected) != actual:

@@ -157,7 +157,72 @@ def check_scope(
                         severity="warning",
                     )
                 )
+        result.warnings += _unused_block_outputs(nodes, outputs, used, base, source, blocks)
     return result
+
+
+def _unused_block_outputs(
+    nodes: Mapping[str, NodeSpec],
+    outputs: Outputs,
+    used: set[str],
+    base: Path,
+    source: SourceMap,
+    blocks: Mapping[str, BlockSpec],
+) -> list[Problem]:
+    """Warnings for outputs of a used block node that no ref reaches, through the node or a share of it.
+
+    In a flat block the layers only such an output needs are left out of the model (Keras
+    keeps what the model's outputs reach), as in hand-written Keras; in a nested model
+    (``model: true``) they stay, with weights that never train.
+    """
+    owners: dict[str, str] = {}  # node name -> the block node whose layers it calls
+    for name, node in nodes.items():
+        target = node.share if node.kind == "share" else name
+        shared = nodes.get(target or "")
+        if shared is not None and shared.kind == "block" and shared.block in blocks:
+            owners[name] = str(target)
+    if not owners:
+        return []
+    reached: dict[str, set[int]] = {}
+    refs = [ref for node in nodes.values() for ref, _ in node.refs()]
+    refs += [ref for ref in (outputs.values() if isinstance(outputs, dict) else outputs) if isinstance(ref, str)]
+    for ref in refs:
+        name, part = split_ref(ref)
+        if name not in owners:
+            continue
+        names = output_names(blocks[str(nodes[owners[name]].block)].outputs)
+        got = reached.setdefault(owners[name], set())
+        if part is None:
+            got.update(range(len(names)))  # a plain ref stands for every output
+        elif part.isdigit():
+            got.add(int(part))
+        else:
+            got.update(i for i, n in enumerate(names) if n == part)
+    warnings = []
+    for name, node in nodes.items():
+        if owners.get(name) != name or name not in used:
+            continue  # a share, or a node no output uses (GS206 says so)
+        block = blocks[str(node.block)]
+        names = output_names(block.outputs)
+        for index, output in enumerate(names):
+            if index in reached.get(name, set()) or len(names) < 2:
+                continue
+            what = (
+                "the nested model still computes it and keeps the weights that only it needs, which never train"
+                if block.model
+                else "the layers that only it needs are left out of the model"
+            )
+            warnings.append(
+                source.problem(
+                    base + (name,),
+                    f"{owner(base + (name,))}: output '{output}' of block '{node.block}' is not used; {what}",
+                    key=True,
+                    hint=f"use '{name}.{output}', or remove the output from block '{node.block}' if no instance needs it",
+                    code="unused-block-output",
+                    severity="warning",
+                )
+            )
+    return warnings
 
 
 def _check_output_part(

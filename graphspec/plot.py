@@ -186,8 +186,10 @@ class _Drawer:
             sources[node.name] = _Source(node_id, path + (node.name,))
             for ref in _all_refs(node.inputs):
                 self.edge(sources, ref, node_id, path)
-            if node.kind == "share" and node.target in sources and sources[node.target].id is not None:
-                self.drawing.edges.append(Edge(sources[node.target].id, node_id, None, dashed=True))
+            if node.kind == "share" and node.target in sources:
+                reused = sources[node.target].select(None)  # a layer, or a block cluster's first output
+                if reused is not None:
+                    self.drawing.edges.append(Edge(reused, node_id, None, dashed=True))
         return sources
 
     def lines(self, node: Node, by_name: Mapping[str, Node]) -> list[str]:

@@ -115,6 +115,7 @@ class Graph:
     compile: dict[str, Any] | None = None
     expect: dict[str, Any] | None = None
     source: SourceMap | None = None
+    as_model: bool = False  # a block instance built as one nested keras.Model (`model: true`)
 
 
 class Collector:
@@ -509,7 +510,7 @@ class _Resolver:
                     instance,
                 )
         inner_instance = instance + (node.name,)
-        body = Graph(name=node.name, input_names=list(block.inputs), outputs=block.outputs, source=block.source)
+        body = Graph(name=node.name, input_names=list(block.inputs), outputs=block.outputs, source=block.source, as_model=block.model)
         body.output_origin = Origin(block.source, block.path + ("outputs",), inner_instance)
         self.expanding.add(spec.target)
         try:

@@ -388,6 +388,11 @@ def _patch_models(base: dict[str, Any], defs: dict[str, Any]) -> None:
     block["inputs"] = {"type": "array", "items": _ref("Name"), "minItems": 1}
     block["nodes"]["propertyNames"] = _ref("Name")
     block["outputs"] = _ref("Outputs")
+    block["model"] = {
+        "description": "true: each block node is one nested keras.Model (shared as a unit); false (default): its layers join the enclosing model, named instance_node.",
+        "type": "boolean",
+        "default": False,
+    }
     compile_ = defs["CompileSpec"]["properties"]
     loss_value = _ref("Loss")
     compile_["optimizer"] = {"description": "An optimizer name or {type: Adam, learning_rate: 0.001}.", "anyOf": [_ref("Optimizer"), PARAM]}

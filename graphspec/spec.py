@@ -89,12 +89,18 @@ Outputs = list[str] | dict[str, str]
 
 
 class BlockSpec(_Strict):
-    """A reusable sub-graph with its own params; each use becomes a nested keras.Model."""
+    """A reusable sub-graph with its own params.
+
+    Each use adds the block's layers to the enclosing model (named ``instance_node``), as a
+    Python function that calls layers does in hand-written Keras; with ``model: true`` each
+    use is one nested keras.Model instead, a unit of its own (a siamese encoder, a generator).
+    """
 
     params: dict[str, Any] = Field(default_factory=dict)
     inputs: list[str]
     nodes: dict[str, NodeSpec]
     outputs: Outputs
+    model: bool = False
     _source: SourceMap = PrivateAttr()
     _path: Path = PrivateAttr(default=())
 

@@ -1,7 +1,7 @@
 """Golden error messages: each ``tests/cases/NAME.yaml`` beside ``NAME.err``, the exact text.
 
 A case is loaded (no Keras) and, when loading passes, built; the `SpecError` text must
-match the golden file. Regenerate after an intended change of wording with
+match the golden file. A ``warn_*`` case builds, and its warnings' text must match. Regenerate after an intended change of wording with
 ``GRAPHSPEC_UPDATE_GOLDEN=1 pytest tests/test_cases.py`` and review the diff.
 """
 
@@ -19,6 +19,12 @@ NAMES = sorted(p.stem for p in CASES.glob("*.yaml") if not p.stem.startswith("li
 
 
 def error_text(name: str) -> str:
+    """The SpecError's text; for a ``warn_*`` case, which loads, its warnings with carets."""
+    if name.startswith("warn_"):
+        spec = graphspec.load(f"{name}.yaml")
+        graphspec.build(spec)  # a warning case builds
+        assert spec.warnings, f"{name}.yaml gives no warning"
+        return "\n".join(p.format(context=True) for p in spec.warnings) + "\n"
     try:
         spec = graphspec.load(f"{name}.yaml")
         graphspec.build(spec)

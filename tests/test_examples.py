@@ -198,10 +198,12 @@ def test_ticket_classifier(built: Callable[[str], keras.Model]) -> None:
 
 def test_siamese_shares_weights(built: Callable[[str], keras.Model]) -> None:
     model = built("siamese")
-    names = layer_names(model)
-    # share nodes call an existing layer again: they add no layer and no variable.
-    assert {"embed_left", "lstm_left", "enc_left"} <= set(names)
-    assert not {"embed_right", "lstm_right", "enc_right"} & set(names)
+    # The encoder block says `model: true`: one nested model; the share calls it again,
+    # adding no layer and no variable.
+    assert layer_names(model) == ["left", "right", "enc_left", "diff", "prod", "both", "score"]
+    encoder = model.get_layer("enc_left")
+    assert isinstance(encoder, keras.Model)
+    assert layer_names(encoder) == ["tokens", "embed", "lstm", "enc"]
     unshared = 5000 * 64 + (4 * 64 * (64 + 64) + 4 * 64) + (64 * 32 + 32)
     assert model.count_params() == unshared + (64 + 1) == 355_169
     assert unique_variables(model) == 1 + 3 + 2 + 2  # embedding, LSTM, Dense, score
@@ -288,13 +290,15 @@ def test_blocks_resnet50_matches_keras_applications(built: Callable[[str], keras
 def test_blocks_unet(built: Callable[[str], keras.Model]) -> None:
     model = built("unet")
     assert_same_model(model, reference("unet"))
-    down1 = model.get_layer("down1")
-    assert isinstance(down1, keras.Model)
-    # The block's outputs mapping: `skip` before pooling, `out` after.
-    assert isinstance(down1.output, dict) and set(down1.output) == {"skip", "out"}
-    assert tuple(down1.output["skip"].shape) == (None, 64, 64, 16)
-    assert tuple(down1.output["out"].shape) == (None, 32, 32, 16)
-    assert isinstance(model.get_layer("up1"), keras.Model)
+    # Flat blocks: no nested model; layers named <instance>_<node>, nested instances composed.
+    assert not [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    # The block's outputs mapping: `skip` before pooling (double_conv's last ReLU), `out` after.
+    assert tuple(model.get_layer("down1_conv_second_relu").output.shape) == (None, 64, 64, 16)
+    assert tuple(model.get_layer("down1_pool").output.shape) == (None, 32, 32, 16)
+    assert isinstance(model.get_layer("up1_upsample"), keras.layers.Conv2DTranspose)
+    # Feature extraction from a block's output, as with keras.applications.
+    features = keras.Model(model.input, model.get_layer("down2_pool").output)
+    assert tuple(features(np.zeros((1, 64, 64, 3), dtype="float32")).shape) == (1, 16, 16, 32)
     mask = model(np.zeros((1, 64, 64, 3), dtype="float32"))
     assert tuple(mask.shape) == (1, 64, 64, 1)
 
@@ -302,20 +306,25 @@ def test_blocks_unet(built: Callable[[str], keras.Model]) -> None:
 def test_blocks_inception(built: Callable[[str], keras.Model]) -> None:
     model = built("inception")
     assert_same_model(model, reference("inception"))
-    block = model.get_layer("mixed_3a")
-    assert isinstance(block, keras.Model)
+    block = model.get_layer("mixed_3a_mixed")
+    assert isinstance(block, keras.layers.Concatenate)
     # Four parallel branches concatenated: 64 + 128 + 32 + 32 channels.
     assert tuple(block.output.shape) == (None, 32, 32, 256)
-    assert tuple(model.get_layer("mixed_3b").output.shape) == (None, 32, 32, 480)
+    assert tuple(model.get_layer("mixed_3b_mixed").output.shape) == (None, 32, 32, 480)
+    assert isinstance(model.get_layer("mixed_3a_b3_reduce_conv"), keras.layers.Conv2D)
 
 
 def test_blocks_cyclegan_shares_generators(built: Callable[[str], keras.Model]) -> None:
     model = built("cyclegan")
     ref = reference("cyclegan")
     assert_same_model(model, ref)
+    # The generator block says `model: true`: each block node is one nested model.
+    assert sorted(layer_names(model)) == ["g_ab", "g_ba", "real_a", "real_b"]
     g_ab, g_ba = model.get_layer("g_ab"), model.get_layer("g_ba")
     assert isinstance(g_ab, keras.Model) and isinstance(g_ba, keras.Model)
     assert g_ab is not g_ba
+    # Its inner residual blocks are flat, inside the nested model.
+    assert "res_2_add" in layer_names(g_ab)
     # Six generator calls, two generators' weights.
     assert model.count_params() == g_ab.count_params() + g_ba.count_params() == 101_958
     assert unique_variables(model) == unique_variables(g_ab) + unique_variables(g_ba)

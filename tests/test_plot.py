@@ -112,8 +112,11 @@ def test_refs_to_one_output_of_a_block_or_layer() -> None:
 
 def test_shared_layers_are_linked_to_their_owner() -> None:
     dot = gplot.to_dot(drawing("siamese"))
-    assert '"embed_right" [label="embed_right\\nshare: embed_left"' in dot
-    assert '"embed_left" -> "embed_right" [style=dashed' in dot
+    assert '"enc_right" [label="enc_right\\nshare: enc_left"' in dot
+    # A share of a block node: the dashed line comes from the block's output.
+    assert '"enc_left/enc" -> "enc_right" [style=dashed' in dot
+    dot = gplot.to_dot(drawing("ticket_classifier"))
+    assert "style=dashed" not in dot
 
 
 def test_shapes_label_the_edges() -> None:
