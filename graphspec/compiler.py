@@ -20,7 +20,7 @@ import keras
 from keras.src.saving.serialization_lib import SafeModeScope  # not exported by keras.saving
 
 from graphspec.errors import Problem, SpecError, did_you_mean
-from graphspec.graph import output_names, split_ref
+from graphspec.graph import keras_output_names, output_names, split_ref
 from graphspec.resolve import MERGE_LAYERS, Collector, Graph, Node, Origin
 from graphspec.resolve import REFUSED_LAYERS as REFUSED
 
@@ -493,6 +493,8 @@ def compile_model(graph: Graph, custom_objects: Mapping[str, Any] | None = None)
             raise SpecError(compiler.problems) from None
         if compiler.problems:
             raise SpecError(compiler.problems)
+        if isinstance(graph.outputs, list) and len(graph.outputs) > 1:
+            outputs = _named_outputs(outputs, keras_output_names(graph.outputs), top)
         try:
             model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=graph.name)
         except Exception as error:
@@ -508,10 +510,30 @@ def compile_model(graph: Graph, custom_objects: Mapping[str, Any] | None = None)
     return model
 
 
+def _named_outputs(outputs: Sequence[Any], names: Sequence[str], scope: _Scope) -> list[Any]:
+    """Each output under the Keras name its ref gives (``b.skip`` -> ``b_skip``), unique.
+
+    Keras names a list output after the layer that makes it: two outputs of one block (or
+    layer) would share a name, and compile's loss mapping could not tell them apart. An
+    output whose layer has another name goes through an Identity layer of the wanted name.
+    """
+    named = []
+    for tensor, name in zip(outputs, names, strict=False):
+        if tensor._keras_history.operation.name == name:
+            named.append(tensor)
+            continue
+        unique, n = name, 1
+        while unique in scope.taken:
+            unique, n = f"{name}_output{'' if n == 1 else n}", n + 1
+        scope.taken[unique] = f"output '{name}'"
+        named.append(keras.layers.Identity(name=unique)(tensor))
+    return named
+
+
 def _compile(model: Any, graph: Graph, compiler: _Compiler) -> None:
     origin = Origin(graph.source, ("compile",)) if graph.source else None
     kwargs = {}
-    for key, value in (graph.compile or {}).items():
+    for key, value in _by_keras_output_name(graph, list(model.output_names)).items():
         try:
             kwargs[key] = compiler.value(value, key, (key,))
         except _NodeError as error:
@@ -533,6 +555,20 @@ def _compile(model: Any, graph: Graph, compiler: _Compiler) -> None:
 
 
 _METRIC_ALIASES = ("accuracy", "acc", "crossentropy", "ce")  # compile picks the kind from the loss
+
+
+def _by_keras_output_name(graph: Graph, keras_names: list[str]) -> dict[str, Any]:
+    """The compile section with mappings keyed by a listed output (``b.skip`` or ``b_skip``) keyed by its Keras name."""
+    compile_ = dict(graph.compile or {})
+    if not isinstance(graph.outputs, list) or len(keras_names) != len(graph.outputs):
+        return compile_
+    renamed = dict(zip(graph.outputs, keras_names, strict=False))
+    renamed.update(zip(keras_output_names(graph.outputs), keras_names, strict=False))
+    for key in ("loss", "loss_weights", "metrics", "weighted_metrics"):
+        value = compile_.get(key)
+        if isinstance(value, dict) and "type" not in value:
+            compile_[key] = {renamed.get(name, name): item for name, item in value.items()}
+    return compile_
 
 
 def _strings(value: Any, path: tuple) -> list[tuple[tuple, str]]:

@@ -46,6 +46,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "unused-node": ("GS206", "warning: a node no output uses", "remove it or add it to outputs"),
     "too-many-inputs": ("GS207", "a layer that takes one tensor given several", "merge them first: {merge: concatenate, from: [...]}"),
     "unused-block-output": ("GS208", "warning: an output of a block node that no ref uses (a flat block leaves out the layers only it needs)", "use it, or remove the output from the block"),
+    "unknown-output-name": ("GS209", "a compile loss, loss_weights or metrics mapping names no output of the model", "use an output's name: a mapping key of outputs, or a listed ref with '.' as '_'"),
     # Params
     "unknown-param": ("GS301", "a param that is not defined (or an override of none)", "use the suggested name, or define it under params"),
     "bad-param": ("GS302", "a '$' value that is neither $name nor $(expression)", "write $name, $(expression), or $$ for a literal $"),

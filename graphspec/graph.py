@@ -35,6 +35,16 @@ def output_names(outputs: Outputs) -> list[str]:
     return [ref.split(".")[0] for ref in outputs]
 
 
+def keras_output_names(outputs: Outputs) -> list[str]:
+    """The names a model's outputs have in Keras (compile keys, training logs).
+
+    A mapping's keys; for a list, each ref with ``.`` written ``_`` (``b.skip`` -> ``b_skip``).
+    """
+    if isinstance(outputs, dict):
+        return list(outputs)
+    return [ref.replace(".", "_") for ref in outputs if isinstance(ref, str)]
+
+
 def split_ref(ref: str) -> tuple[str, str | None]:
     """``"enc.skip"`` -> ``("enc", "skip")``; ``"x"`` -> ``("x", None)``."""
     match = REF.match(ref)

@@ -15,7 +15,7 @@ from typing import Any
 
 from graphspec import catalogue
 from graphspec.errors import Problem, SpecError, did_you_mean
-from graphspec.graph import check_block_recursion, check_scope
+from graphspec.graph import check_block_recursion, check_scope, keras_output_names
 from graphspec.params import ParamError, Scope, substitute
 from graphspec.source import Limits, Path, SourceMap
 from graphspec.spec import KINDS, BlockSpec, NodeSpec, Spec, owner
@@ -212,6 +212,7 @@ def resolve(
     graph.output_origin = Origin(source, ("outputs",))
     if spec.compile is not None:
         graph.compile = resolver.values(spec.compile.model_dump(exclude_none=True), Origin(source, ("compile",)), top_scope)
+        _check_compile_outputs(graph.compile or {}, spec.outputs, source, collector)
     if spec.expect is not None:
         graph.expect = resolver.values(spec.expect.model_dump(exclude_none=True), Origin(source, ("expect",)), top_scope)
         _check_expect(graph.expect or {}, source, collector)
@@ -253,6 +254,33 @@ def _check_expect(expect: Mapping[str, Any], source: SourceMap, collector: Colle
     for name, shape in (expect.get("shapes") or {}).items():
         if not isinstance(shape, list) or not all(d is None or type(d) is int for d in shape):
             collector.add(source.problem(("expect", "shapes", name), f"expect: the shape of '{name}' must be a list of integers or null, found {shape!r}", hint="write e.g. '[null, 10]'; null for the batch dimension", code="wrong-type"))
+
+
+_BY_OUTPUT = ("loss", "loss_weights", "metrics", "weighted_metrics")
+
+
+def _check_compile_outputs(compile_: Mapping[str, Any], outputs: Any, source: SourceMap, collector: Collector) -> None:
+    """`compile` mappings by output name name outputs the model has (Keras finds out at fit time only)."""
+    names = keras_output_names(outputs)
+    written = list(outputs) if isinstance(outputs, list) else []  # a list's refs as written: b.skip
+    for key in _BY_OUTPUT:
+        value = compile_.get(key)
+        if not isinstance(value, dict) or "type" in value:
+            continue
+        for name in value:
+            if name in names or name in written:
+                continue
+            shown = ", ".join(f"'{n}'" for n in names)
+            collector.add(
+                source.problem(
+                    ("compile", key, name),
+                    f"compile: {key} names output '{name}', which the model does not have; its outputs are {shown}",
+                    key=True,
+                    hint=(did_you_mean(str(name), names, "outputs") or "use one of those names")
+                    + (" (a listed output is named by its ref with '.' written '_')" if any("." in r for r in written) else ""),
+                    code="unknown-output-name",
+                )
+            )
 
 
 def _top_scope(spec: Spec, overrides: dict[str, Any], collector: Collector) -> Scope:
