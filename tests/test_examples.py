@@ -37,7 +37,7 @@ ALL_FILES = sorted(EXAMPLES.glob("*.yaml")) + sorted(EXAMPLES.glob("lib/*.yaml")
 #: examples whose reference is reference_models.<stem>
 PLAIN = ["mlp", "branch", "ticket_classifier", "siamese", "toy_resnet", "keywords_wrapper"]
 #: examples that need blocks (and, for unet/inception, imports)
-BLOCKS = ["resnet50", "unet", "inception", "cyclegan"]
+BLOCKS = ["resnet50", "unet", "inception", "cyclegan", "mobilenet_v2", "densenet121"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -277,14 +277,12 @@ def test_blocks_resnet50_matches_keras_applications(built: Callable[[str], keras
     assert model.count_params() == 25_636_712
     keras.backend.clear_session()
     assert_same_model(model, reference_models.keras_resnet50())
-    # One nested keras.Model per block node, repeat copies named node_1 ... node_N.
-    stages = {"conv2": 2, "conv3": 3, "conv4": 5, "conv5": 2}
-    for stage, copies in stages.items():
-        for name in [f"{stage}_proj"] + [f"{stage}_{i}" for i in range(1, copies + 1)]:
-            assert isinstance(model.get_layer(name), keras.Model), name
-    blocks = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    assert len(blocks) == 16
-    assert tuple(model.get_layer("conv5_2").output.shape) == (None, 7, 7, 2048)
+    # Flat blocks: the 177 layers of keras.applications.ResNet50, no nested model.
+    assert len(model.layers) == 177
+    assert not [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    assert tuple(model.get_layer("conv4_block6_out").output.shape) == (None, 14, 14, 1024)
+    assert tuple(model.get_layer("conv5_block3_out").output.shape) == (None, 7, 7, 2048)
+    assert isinstance(model.get_layer("conv2_block1_conv0"), keras.layers.Conv2D)  # the projection shortcut
 
 
 def test_blocks_unet(built: Callable[[str], keras.Model]) -> None:
