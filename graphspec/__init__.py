@@ -8,10 +8,11 @@ Importing graphspec, `load` and `loads` never import TensorFlow or Keras; only
 """
 
 from graphspec.api import build, load, loads
+from graphspec.backend import deep_recursion
 from graphspec.errors import Problem, SpecError
 from graphspec.export import ExportError, dump, dumps  # Keras is imported when they are called
 from graphspec.source import Limits
 from graphspec.spec import Spec
 
-__all__ = ["ExportError", "Limits", "Problem", "Spec", "SpecError", "build", "dump", "dumps", "load", "loads"]
+__all__ = ["ExportError", "Limits", "Problem", "Spec", "SpecError", "build", "deep_recursion", "dump", "dumps", "load", "loads"]
 __version__ = "0.2.0"

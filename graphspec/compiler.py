@@ -19,6 +19,7 @@ from typing import Any
 import keras
 from keras.src.saving.serialization_lib import SafeModeScope  # not exported by keras.saving
 
+from graphspec.backend import deep_recursion
 from graphspec.errors import Problem, SpecError, did_you_mean
 from graphspec.graph import keras_output_names, output_names, split_ref
 from graphspec.resolve import MERGE_LAYERS, Collector, Graph, Node, Origin
@@ -415,6 +416,17 @@ class _Scope:
         return _Scope({}, f"{self.prefix}{instance}_", self.taken)
 
 
+def layer_count(graph: Graph) -> int:
+    """How many layer calls `graph` makes, blocks and repeats expanded: a bound on its depth."""
+    by_name = {node.name: node for node in graph.nodes}
+    count = len(graph.inputs)
+    for node in graph.nodes:
+        owner = by_name.get(node.target, node) if node.kind == "share" else node
+        copies = owner.repeat or 1
+        count += copies * (layer_count(owner.body) if owner.kind == "block" and owner.body is not None else 1)
+    return count
+
+
 def block_output_names(graph: Graph) -> dict[str, list[str]]:
     """Output names of each block node (or share of one) in `graph`, for refs such as ``b.out``."""
     by_name = {node.name: node for node in graph.nodes}
@@ -477,7 +489,8 @@ def compile_model(graph: Graph, custom_objects: Mapping[str, Any] | None = None)
     compiler = _Compiler(custom_objects or {})
     scope = keras.saving.custom_object_scope(compiler.custom_objects) if custom_objects else contextlib.nullcontext()
     # Safe mode on while building, whatever the process set with enable_unsafe_deserialization.
-    with scope, SafeModeScope(True):
+    # Keras's graph walk is recursive: room for a graph of any depth, for this build only.
+    with scope, SafeModeScope(True), deep_recursion(layer_count(graph)):
         inputs = []
         for spec in graph.inputs:
             try:
