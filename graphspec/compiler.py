@@ -177,25 +177,30 @@ class _Compiler:
 
     # -- graph --------------------------------------------------------------------
 
-    def graph(self, graph: Graph, inputs: Sequence[Any], scope: _Scope | None = None) -> tuple[dict[str, Any], Any]:
+    def graph(self, graph: Graph, inputs: Sequence[Any], scope: _Scope | None = None, wanted: set[int] | None = None) -> tuple[dict[str, Any], Any]:
         """Build `graph`'s nodes on `inputs` (symbolic tensors); (every node's output, the outputs).
 
         `scope` is the model the layers join: a new one (the top level, a nested block model)
-        by default; a flat block instance passes its enclosing model's, with its name prefix.
+        by default; a flat block instance passes its enclosing model's, with its name prefix,
+        and the indices of the outputs its caller uses (`wanted`): nodes that reach none of
+        them are not created, and the other outputs are None.
         """
         scope = scope if scope is not None else _Scope()
         tensors: dict[str, Any] = dict(zip(graph.input_names, inputs, strict=False))
         layers = scope.layers
         by_name = {node.name: node for node in graph.nodes}
         parts = block_output_names(graph)
+        needed, uses = demand(graph, wanted)
         for node in graph.nodes:
+            if needed is not None and node.name not in needed:
+                continue  # reaches no wanted output: as in hand-written Keras, no layer for it
             try:
                 arguments = self.inputs(node, tensors, parts)
             except _Skip:
                 tensors[node.name] = _FAILED
                 continue
             try:
-                tensors[node.name] = self.node(node, arguments, layers, by_name, scope)
+                tensors[node.name] = self.node(node, arguments, layers, by_name, scope, uses.get(node.name))
             except _Reported:
                 tensors[node.name] = _FAILED
             except _NodeError as error:
@@ -205,9 +210,12 @@ class _Compiler:
                 )
                 tensors[node.name] = _FAILED
         if isinstance(graph.outputs, dict):
-            outputs: Any = {key: self.ref(ref, tensors, graph.output_origin, (key,), parts) for key, ref in graph.outputs.items()}
+            outputs: Any = {
+                key: self.ref(ref, tensors, graph.output_origin, (key,), parts) if wanted is None or i in wanted else None
+                for i, (key, ref) in enumerate(graph.outputs.items())
+            }
         else:
-            outputs = [self.ref(ref, tensors, graph.output_origin, (i,), parts) for i, ref in enumerate(graph.outputs)]
+            outputs = [self.ref(ref, tensors, graph.output_origin, (i,), parts) if wanted is None or i in wanted else None for i, ref in enumerate(graph.outputs)]
             outputs = outputs[0] if len(outputs) == 1 else outputs
         return tensors, outputs
 
@@ -249,13 +257,13 @@ class _Compiler:
             for key, ref in refs.items()
         }
 
-    def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node], scope: _Scope | None = None) -> Any:
+    def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node], scope: _Scope | None = None, wanted: set[int] | None = None) -> Any:
         scope = scope if scope is not None else _Scope(layers)
         owner = by_name[node.target] if node.kind == "share" else node
         if owner.kind == "block" and owner.body is not None and isinstance(arguments, dict):
             arguments = [arguments[name] for name in owner.body.input_names]  # by name -> in order
         if owner.kind == "block" and owner.body is not None and not owner.body.as_model:
-            result = self.flat_block_call(owner, arguments, scope)
+            result = self.flat_block_call(owner, arguments, scope, wanted)
         elif owner.kind == "block" and owner.name not in layers:
             result = self.first_block_call(owner, node, arguments, layers, scope)
         else:
@@ -324,7 +332,7 @@ class _Compiler:
                 )
         return names
 
-    def flat_block_call(self, owner: Node, arguments: Any, scope: _Scope) -> Any:
+    def flat_block_call(self, owner: Node, arguments: Any, scope: _Scope, wanted: set[int] | None = None) -> Any:
         """Call a block node's layers in the enclosing model, each copy of a repeat in turn.
 
         The first call creates them, named ``<instance>_<node>`` (`_Scope.inner`); a share of
@@ -334,17 +342,17 @@ class _Compiler:
         if instances is None:
             instances = scope.layers[owner.name] = [scope.inner(name) for name in owner.layer_names()]
         current = arguments
-        for inner in instances:
-            current = self.flat_instance(owner, current, inner)
+        for copy, inner in enumerate(instances, start=1):
+            current = self.flat_instance(owner, current, inner, wanted if copy == len(instances) else None)
         return current
 
-    def flat_instance(self, owner: Node, arguments: Any, inner: _Scope) -> Any:
+    def flat_instance(self, owner: Node, arguments: Any, inner: _Scope, wanted: set[int] | None = None) -> Any:
         """One flat block instance: the block's graph built on the caller's tensors, its outputs returned."""
         body = owner.body
         assert body is not None
         before = self.collector.count
         try:
-            _, outputs = self.graph(body, arguments if isinstance(arguments, list) else [arguments], inner)
+            _, outputs = self.graph(body, arguments if isinstance(arguments, list) else [arguments], inner, wanted)
         except _Skip:
             raise _Reported() from None
         if self.collector.count > before:
@@ -425,6 +433,61 @@ def layer_count(graph: Graph) -> int:
         copies = owner.repeat or 1
         count += copies * (layer_count(owner.body) if owner.kind == "block" and owner.body is not None else 1)
     return count
+
+
+def demand(graph: Graph, wanted: set[int] | None) -> tuple[set[str] | None, dict[str, set[int] | None]]:
+    """What building `graph` for its outputs `wanted` (None: all, and every node) needs.
+
+    Returns the nodes that reach a wanted output (None: all of them) and, for each block
+    node (or share of one) they refer to, the indices of its outputs they use (None: all),
+    so that a flat block instance creates only the layers its used outputs need.
+    """
+    parts = block_output_names(graph)
+    uses: dict[str, set[int] | None] = {}
+
+    def use(ref: str) -> str:
+        name, part = split_ref(ref)
+        names = parts.get(name)
+        if names is not None:
+            if part is None:
+                chosen: set[int] | None = None  # a plain ref: every output
+            elif part.isdigit():
+                chosen = {int(part)}
+            else:
+                chosen = {i for i, n in enumerate(names) if n == part}
+            before = uses.get(name, set())
+            uses[name] = None if chosen is None or before is None else before | chosen
+        return name
+
+    outputs = list(graph.outputs.values()) if isinstance(graph.outputs, dict) else list(graph.outputs)
+    if wanted is None:
+        for node in graph.nodes:
+            for ref in _refs(node.inputs):
+                use(ref)
+        for ref in outputs:
+            use(ref)
+        return None, uses
+    by_name = {node.name: node for node in graph.nodes}
+    needed: set[str] = set()
+    stack = [use(ref) for i, ref in enumerate(outputs) if i in wanted]
+    while stack:
+        name = stack.pop()
+        if name in needed or name not in by_name:
+            continue
+        needed.add(name)
+        stack += [use(ref) for ref in _refs(by_name[name].inputs)]
+    return needed, uses
+
+
+def _refs(refs: Any) -> list[str]:
+    """Every ref in a node's ``from``: one ref, a list, or a mapping of refs and lists of refs."""
+    if isinstance(refs, str):
+        return [refs]
+    if isinstance(refs, list):
+        return [r for r in refs if isinstance(r, str)]
+    if isinstance(refs, dict):
+        return [r for value in refs.values() for r in _refs(value)]
+    return []
 
 
 def block_output_names(graph: Graph) -> dict[str, list[str]]:

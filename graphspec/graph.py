@@ -181,8 +181,8 @@ def _unused_block_outputs(
 ) -> list[Problem]:
     """Warnings for outputs of a used block node that no ref reaches, through the node or a share of it.
 
-    In a flat block the layers only such an output needs are left out of the model (Keras
-    keeps what the model's outputs reach), as in hand-written Keras; in a nested model
+    In a flat block the layers only such an output needs are not created (hand-written
+    Keras leaves them out of the model too); in a nested model
     (``model: true``) they stay, with weights that never train.
     """
     owners: dict[str, str] = {}  # node name -> the block node whose layers it calls
@@ -220,7 +220,7 @@ def _unused_block_outputs(
             what = (
                 "the nested model still computes it and keeps the weights that only it needs, which never train"
                 if block.model
-                else "the layers that only it needs are left out of the model"
+                else "the layers that only it needs are not created"
             )
             warnings.append(
                 source.problem(

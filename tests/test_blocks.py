@@ -159,6 +159,17 @@ def test_unused_block_output_leaves_its_layers_out() -> None:
     expected = _hand_written_wavenet().count_params()
     assert model.count_params() == expected == 3 * (36 + 20) + 2 * 20  # 208, not 228
     assert "wave3_res_conv" not in [layer.name for layer in model.layers]
+    # Not even created: the instance makes only the layers its used outputs reach.
+    made: list[str] = []
+
+    class Counted(keras.layers.Conv1D):
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(**kwargs)
+            made.append(self.name)
+
+    counted = WAVENET.replace("res_conv: {type: Conv1D", "res_conv: {type: Counted")
+    graphspec.build(graphspec.loads(counted, custom_types={"Counted"}), custom_objects={"Counted": Counted})
+    assert made == ["wave1_res_conv", "wave2_res_conv"]
     # A nested block model keeps the unused output's weights: the warning says so.
     nested = graphspec.loads(WAVENET.replace("  wave:\n", "  wave:\n    model: true\n"))
     assert "never train" in nested.warnings[0].message
