@@ -462,7 +462,7 @@ def demand(graph: Graph, wanted: set[int] | None) -> tuple[set[str] | None, dict
     outputs = list(graph.outputs.values()) if isinstance(graph.outputs, dict) else list(graph.outputs)
     if wanted is None:
         for node in graph.nodes:
-            for ref in _refs(node.inputs):
+            for ref in node.refs():
                 use(ref)
         for ref in outputs:
             use(ref)
@@ -475,19 +475,8 @@ def demand(graph: Graph, wanted: set[int] | None) -> tuple[set[str] | None, dict
         if name in needed or name not in by_name:
             continue
         needed.add(name)
-        stack += [use(ref) for ref in _refs(by_name[name].inputs)]
+        stack += [use(ref) for ref in by_name[name].refs()]
     return needed, uses
-
-
-def _refs(refs: Any) -> list[str]:
-    """Every ref in a node's ``from``: one ref, a list, or a mapping of refs and lists of refs."""
-    if isinstance(refs, str):
-        return [refs]
-    if isinstance(refs, list):
-        return [r for r in refs if isinstance(r, str)]
-    if isinstance(refs, dict):
-        return [r for value in refs.values() for r in _refs(value)]
-    return []
 
 
 def block_output_names(graph: Graph) -> dict[str, list[str]]:

@@ -28,7 +28,7 @@ from typing import Any, Union
 from graphspec.api import load
 from graphspec.files import write_atomic
 from graphspec.graph import output_names, split_ref
-from graphspec.resolve import Graph, Node, resolve
+from graphspec.resolve import Graph, Node, all_refs, resolve
 from graphspec.spec import Spec
 
 __all__ = ["FORMATS", "GraphvizMissing", "PlotError", "picture", "plot", "render", "to_dot", "to_mermaid"]
@@ -184,7 +184,7 @@ class _Drawer:
             element = Element(node_id, node.kind, self.lines(node, by_name))
             cluster.elements.append(element)
             sources[node.name] = _Source(node_id, path + (node.name,))
-            for ref in _all_refs(node.inputs):
+            for ref in all_refs(node.inputs):
                 self.edge(sources, ref, node_id, path)
             if node.kind == "share" and node.target in sources:
                 reused = sources[node.target].select(None)  # a layer, or a block cluster's first output
@@ -256,22 +256,9 @@ def body_sources_ref(sources: Mapping[str, _Source], ref: str) -> str | None:
     return source.select(part) if source is not None else None
 
 
-def _all_refs(refs: Any) -> list[str]:
-    if isinstance(refs, str):
-        return [refs]
-    if isinstance(refs, list):
-        return [r for r in refs if isinstance(r, str)]
-    if isinstance(refs, dict):
-        found: list[str] = []
-        for value in refs.values():
-            found += _all_refs(value)
-        return found
-    return []
-
-
 def _refs_for_input(refs: Any, name: str, index: int) -> list[str]:
     if isinstance(refs, dict):
-        return _all_refs(refs.get(name))
+        return all_refs(refs.get(name))
     if isinstance(refs, list):
         return [refs[index]] if index < len(refs) and isinstance(refs[index], str) else []
     return [refs] if isinstance(refs, str) and index == 0 else []

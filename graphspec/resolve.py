@@ -95,11 +95,26 @@ class Node:
     origin: Origin
     body: Graph | None = None
 
+    def refs(self) -> list[str]:
+        """Every ref in ``from``, in order: one ref, a list, or a mapping of refs and lists of refs."""
+        return all_refs(self.inputs)
+
     def layer_names(self) -> list[str]:
         """The Keras names this node creates: ``name``, or ``name_1 ... name_N`` with repeat."""
         if self.repeat is None:
             return [self.name]
         return [f"{self.name}_{i}" for i in range(1, self.repeat + 1)]
+
+
+def all_refs(refs: Any) -> list[str]:
+    """Every ref in a ``from`` value, in order."""
+    if isinstance(refs, str):
+        return [refs]
+    if isinstance(refs, list):
+        return [r for r in refs if isinstance(r, str)]
+    if isinstance(refs, dict):
+        return [r for value in refs.values() for r in all_refs(value)]
+    return []
 
 
 @dataclass
