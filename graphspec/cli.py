@@ -106,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     plot_cmd.add_argument("-o", "--output", required=True, metavar="OUT", help="the picture to write; its suffix picks the format")
     plot_cmd.add_argument("--collapse-blocks", action="store_true", help="draw each block instance as one node")
     plot_cmd.add_argument("--shapes", action="store_true", help="build the model and label edges with tensor shapes")
+    plot_cmd.add_argument("--rankdir", choices=["TB", "LR", "BT", "RL"], default="TB", help="direction of the flow (default TB, top to bottom; LR fits a deep model on a wide page)")
+    plot_cmd.add_argument("--dpi", type=int, metavar="N", help="resolution of a .png (default: Graphviz's 96)")
     plot_cmd.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
     plot_cmd.add_argument("--custom-type", action="append", default=[], metavar="NAME", help="a custom layer type the spec may use (repeatable; not with --shapes)")
     return parser
@@ -219,7 +221,7 @@ def _plot(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     try:
         output_format(args.output)
-        plot(args.file, args.output, params=dict(args.param), collapse_blocks=args.collapse_blocks, shapes=args.shapes, custom_types=args.custom_type)
+        plot(args.file, args.output, params=dict(args.param), collapse_blocks=args.collapse_blocks, shapes=args.shapes, custom_types=args.custom_type, rankdir=args.rankdir, dpi=args.dpi)
     except SpecError as error:
         print(str(error), file=err)
         return 2 if _io_only(error.problems) else 1
