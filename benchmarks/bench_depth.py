@@ -71,7 +71,9 @@ def main() -> None:
         return
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
-        child = subprocess.run([sys.executable, __file__, "--one", str(size)], capture_output=True, text=True, check=True)
+        child = subprocess.run([sys.executable, __file__, "--one", str(size)], capture_output=True, text=True)
+        if child.returncode != 0:
+            sys.exit(f"{size:,} layers failed (exit {child.returncode}):\n" + "\n".join(child.stderr.splitlines()[-15:]))
         rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
     print(f"{'layers':>7} {'by hand s':>10} {'build s':>8} {'/ by hand':>10} {'build s/1k':>11} {'save s':>7} {'load s':>7} {'peak MiB':>9}")
     for row in rows:
