@@ -254,3 +254,28 @@ def test_errors_in_imported_blocks_point_into_the_library(tmp_path: Path) -> Non
     (problem,) = error.value.problems
     assert problem.file.endswith("blocks.yaml") and problem.line == 8
     assert "(in d)" in problem.message
+
+
+def test_share_of_a_flat_block_uses_the_outputs_it_needs_with_the_same_weights() -> None:
+    text = """
+blocks:
+  split:
+    inputs: [x]
+    nodes:
+      main: {type: Dense, units: 2, from: x}
+      skip: {type: Dense, units: 3, from: x}
+    outputs: [main, skip]
+inputs: {a: {shape: [4]}, b: {shape: [4]}}
+nodes:
+  first: {block: split, from: a}
+  again: {share: first, from: b}
+outputs: [first.main, again.skip]
+"""
+    spec = graphspec.loads(text)
+    assert spec.warnings == []  # each output is used, by the node or by its share
+    model = graphspec.build(spec)
+    # 'first' makes first_main; the share needs 'skip', which its call creates, named for 'first';
+    # the output again.skip is named after its ref, through an Identity layer.
+    assert sorted(layer.name for layer in model.layers) == ["a", "again_skip", "b", "first_main", "first_skip"]
+    assert model.output_names == ["first_main", "again_skip"]
+    assert model.count_params() == (4 * 2 + 2) + (4 * 3 + 3)
