@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
         args = _parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    uses_keras = args.command in ("build", "export", "catalogue") or getattr(args, "build", False) or getattr(args, "shapes", False)
+    uses_keras = args.command in ("build", "export", "catalogue", "tune") or getattr(args, "build", False) or getattr(args, "shapes", False)
     with quiet_native_logs(enabled=bool(uses_keras) and not getattr(args, "verbose", False)):
         try:
             return _run(args, out, err)
@@ -290,11 +290,14 @@ def _plot(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _tune(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``graphspec tune SPEC --data M:F``: 1 for a wrong spec, 2 for usage, data or a missing extra."""
+    from graphspec.backend import import_keras
+
+    import_keras()  # without Keras: the BackendError naming the backend extras
     try:
         import keras_tuner  # noqa: F401
         import optuna  # noqa: F401
     except ImportError as error:
-        print(f"graphspec tune: error: {error.name} is not installed; pip install 'graphspec[tune]'", file=err)
+        print(f"graphspec tune: error: {error.name} is not installed; pip install 'keras-graphspec[tune]'", file=err)
         return 2
     from graphspec.files import write_atomic
     from graphspec.overrides import format_overrides, format_value
