@@ -100,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     plot_cmd.add_argument("--shapes", action="store_true", help="build the model and label edges with tensor shapes")
     plot_cmd.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
     plot_cmd.add_argument("--custom-type", action="append", default=[], metavar="NAME", help="a custom layer type the spec may use (repeatable; not with --shapes)")
+    lsp_cmd = commands.add_parser("lsp", help="run the language server for editors over stdio (needs graphspec[lsp])")
+    lsp_cmd.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default; accepted as editors pass it)")
     return parser
 
 
@@ -126,6 +128,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
         return _export(args, out, err)
     if args.command == "plot":
         return _plot(args, out, err)
+    if args.command == "lsp":
+        return _lsp(err)
     return _validate(args, out, err)
 
 
@@ -191,6 +195,16 @@ def _report(problems: Sequence[Problem], fmt: str, out: TextIO) -> None:
             print(f"::{problem.severity} file={printable(problem.file)},line={problem.line},col={problem.column},title={title}::{text}", file=out)
         else:
             print(problem.format(), file=out)
+
+
+def _lsp(err: TextIO) -> int:
+    """``graphspec lsp``: 2 when pygls or lsprotocol is missing."""
+    try:
+        from graphspec.lsp.server import main as serve
+    except ImportError as error:
+        print(f"graphspec lsp: error: the language server needs pygls and lsprotocol: pip install 'graphspec[lsp]' ({error})", file=err)
+        return 2
+    return serve()
 
 
 def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
