@@ -41,7 +41,8 @@ class Client:
         self._responses: dict[int, Any] = {}
         self._lock = threading.Condition()
         self.notifications: queue.Queue[tuple[str, Any, float]] = queue.Queue()
-        self.versions: dict[str, int] = {}
+        self.versions: dict[str, int] = {}  # uri -> latest version sent (never reused)
+        self.opened: set[str] = set()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.stderr: list[bytes] = []
@@ -144,8 +145,10 @@ class Client:
 
     def open(self, path: str | os.PathLike[str], text: str | None = None) -> None:
         text = Path(path).read_text(encoding="utf-8") if text is None else text
-        self.versions[uri(path)] = 1
-        self.notify("textDocument/didOpen", {"textDocument": {"uri": uri(path), "languageId": "yaml", "version": 1, "text": text}})
+        key = uri(path)
+        self.versions[key] = self.versions.get(key, 0) + 1  # never reused: old answers cannot match
+        self.opened.add(key)
+        self.notify("textDocument/didOpen", {"textDocument": {"uri": key, "languageId": "yaml", "version": self.versions[key], "text": text}})
 
     def change(self, path: str | os.PathLike[str], text: str) -> None:
         """Replace the whole text (what editors send for full sync)."""
@@ -154,11 +157,19 @@ class Client:
         self.notify("textDocument/didChange", {"textDocument": {"uri": key, "version": self.versions[key]}, "contentChanges": [{"text": text}]})
 
     def close_document(self, path: str | os.PathLike[str]) -> None:
+        self.opened.discard(uri(path))
         self.notify("textDocument/didClose", {"textDocument": {"uri": uri(path)}})
 
     def diagnostics(self, path: str | os.PathLike[str], timeout: float = 60) -> list[dict[str, Any]]:
-        """The next diagnostics published for `path`."""
-        params, _ = self.wait_for("textDocument/publishDiagnostics", lambda p: p["uri"] == uri(path), timeout)
+        """The next diagnostics published for `path`: for a file open here, those of its
+        latest version; for another (a library), the next ones."""
+        key = uri(path)
+        wanted = self.versions.get(key) if key in self.opened else None
+
+        def matches(params: dict[str, Any]) -> bool:
+            return params["uri"] == key and (wanted is None or params.get("version") == wanted)
+
+        params, _ = self.wait_for("textDocument/publishDiagnostics", matches, timeout)
         return params["diagnostics"]
 
     def at(self, method: str, path: str | os.PathLike[str], line: int, character: int, **extra: Any) -> Any:

@@ -217,11 +217,14 @@ def _node(data: Any, scope: tuple[str, ...], name: str | None, ctx: Context) -> 
         table = table.get(part) if isinstance(table, dict) else None
     if name is not None and isinstance(table, dict) and isinstance(table.get(name), dict):
         node = dict(table[name])
+    for key in re.findall(r"[{,]\s*([A-Za-z_][A-Za-z0-9_]*)\s*:", ctx.node_line):
+        node.setdefault(key, None)  # written on the node's line now, whatever the last parse had
     for kind in KIND_KEYS:
         typed = re.search(rf"[{{,\s]{kind}\s*:\s*([A-Za-z_][A-Za-z0-9_]*)", ctx.node_line)
         if typed:
             for other in KIND_KEYS:
-                node.pop(other, None)
+                if other != kind:
+                    node.pop(other, None)
             node[kind] = typed.group(1)
             break
     return node

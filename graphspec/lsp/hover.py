@@ -22,6 +22,10 @@ def shown(value: Any) -> str:
     """A value as YAML would show it (``null``, ``true``, ``'valid'`` -> ``valid``)."""
     if isinstance(value, str):
         return value
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {shown(v)}" for k, v in value.items()) + "}"
     return json.dumps(value)
 
 

@@ -369,8 +369,7 @@ def document_symbols(ls: GraphspecServer, params: lsp.DocumentSymbolParams) -> l
     text = ls.files.get(file)
     if text is None:
         return []
-    if not text.ok:
-        text = ls.last_good.get(os.path.realpath(file), text)
+    text = _parsed(ls, text) or text
 
     def convert(item: navigation.Outline) -> lsp.DocumentSymbol:
         selection = ls.to_client(file, item.selection)
@@ -392,13 +391,10 @@ def document_symbols(ls: GraphspecServer, params: lsp.DocumentSymbolParams) -> l
 def complete(ls: GraphspecServer, params: lsp.CompletionParams) -> lsp.CompletionList:
     file = _path(params.text_document.uri)
     line, column = ls.from_client(file, params.position)
-    real = os.path.realpath(file)
     current = ls.files.get(file)
     if current is None:
         return lsp.CompletionList(is_incomplete=False, items=[])
-    if current.ok:
-        ls.last_good[real] = current
-    good = current if current.ok else ls.last_good.get(real)
+    good = _parsed(ls, current, line)
     blocks: dict[str, tuple[SpecText | None, Any]] = {}
     if good is not None:
         own = good.data.get("blocks")
@@ -424,6 +420,22 @@ def complete(ls: GraphspecServer, params: lsp.CompletionParams) -> lsp.Completio
             )
         )
     return lsp.CompletionList(is_incomplete=False, items=result)
+
+
+def _parsed(ls: GraphspecServer, current: SpecText, line: int | None = None) -> SpecText | None:
+    """The text to take names from: `current` if it parses; else `current` without the line
+    being typed (`line`); else the last text of the file that parsed."""
+    real = os.path.realpath(current.file)
+    if current.ok:
+        ls.last_good[real] = current
+        return current
+    if line is not None:
+        lines = current.text.split("\n")
+        if 0 <= line < len(lines):
+            without = SpecText(current.file, "\n".join(lines[:line] + [""] + lines[line + 1 :]))
+            if without.ok:
+                return without
+    return ls.last_good.get(real)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
