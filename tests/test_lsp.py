@@ -6,6 +6,7 @@ the shapes test starts its own server with it on. Positions are 0-based, as in L
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -287,6 +288,15 @@ def test_a_lone_library_is_checked_on_its_own(client: Client, work: Path) -> Non
     client.close_document(path)
 
 
+def test_other_yaml_gets_nothing(client: Client, work: Path) -> None:
+    path = work / "ci.yaml"
+    text = "on: [push]\njobs:\n  test: {runs-on: ubuntu-latest, steps: [{run: pytest}]}\n"
+    assert check(client, path, text) == []
+    assert client.at("textDocument/hover", path, 1, 2) is None
+    assert client.at("textDocument/completion", path, 2, 4)["items"] == []
+    client.close_document(path)
+
+
 # -- hover ----------------------------------------------------------------------------
 
 
@@ -565,3 +575,36 @@ def test_lsp_extra_and_dev_extra_name_pygls() -> None:
     extras = tomllib.loads(ROOT.joinpath("pyproject.toml").read_text())["project"]["optional-dependencies"]
     for extra in ("lsp", "dev"):
         assert {d.split(">")[0].split("=")[0] for d in extras[extra]} >= {"pygls", "lsprotocol"}
+
+
+# -- editors --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("nvim") is None, reason="Neovim is not installed (apt-get install neovim)")
+def test_neovim_config_shows_diagnostics_and_hover(tmp_path: Path) -> None:
+    spec = tmp_path / "mlp.yaml"
+    spec.write_text(ROOT.joinpath("examples", "mlp.yaml").read_text().replace("type: Dense, units: 10", "type: Dens, units: 10"))
+    out = tmp_path / "out.json"
+    command = "lua vim.g.graphspec_cmd = {" + ", ".join(f"'{part}'" for part in (sys.executable, "-m", "graphspec", "lsp")) + "}"
+    subprocess.run(
+        ["nvim", "--headless", "--clean", "--cmd", command, "--cmd", f"luafile {ROOT / 'editors/neovim/graphspec.lua'}", "-c", f"luafile {ROOT / 'editors/neovim/check.lua'}", str(spec)],
+        cwd=tmp_path, env={**_env(), "GRAPHSPEC_CHECK_OUT": str(out)}, timeout=120, check=True, capture_output=True,
+    )
+    result = json.loads(out.read_text())
+    assert result["diagnostics"] == [
+        {"lnum": 13, "col": 14, "end_col": 18, "severity": 1, "source": "graphspec",
+         "message": "node 'y': unknown layer type 'Dens'\ndid you mean 'Dense'? (a custom layer must be passed in custom_objects= or registered with Keras)"}
+    ]
+    assert result["hover"] == "**Dens**: not a Keras class graphspec knows (a custom layer must be passed in custom_objects)"
+
+
+def test_helix_and_vscode_settings_start_the_server() -> None:
+    helix = tomllib.loads(ROOT.joinpath("editors", "helix", "languages.toml").read_text())
+    assert helix["language-server"]["graphspec"] == {"command": "graphspec", "args": ["lsp"], "config": {"shapes": True}}
+    assert helix["language"] == [{"name": "yaml", "language-servers": ["yaml-language-server", "graphspec"]}]
+    package = json.loads(ROOT.joinpath("editors", "vscode", "package.json").read_text())
+    assert package["main"] == "./extension.js" and ROOT.joinpath("editors", "vscode", "extension.js").exists()
+    assert package["contributes"]["configuration"]["properties"]["graphspec.command"]["default"] == ["graphspec", "lsp"]
+    assert package["activationEvents"] == ["onLanguage:yaml"]
+    extension = ROOT.joinpath("editors", "vscode", "extension.js").read_text()
+    assert "shapes: config.get(\"shapes\", true)" in extension and "debounceMs: config.get(\"debounceMs\", 25)" in extension

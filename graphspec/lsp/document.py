@@ -453,6 +453,15 @@ _SPEC_KEY = re.compile(r"^(?:inputs|nodes|outputs)\s*:", re.M)
 _BLOCKS_KEY = re.compile(r"^blocks\s*:", re.M)
 
 
+_ANY_KEY = re.compile(r"^(?:graphspec|inputs|nodes|outputs|blocks)\s*:", re.M)
+
+
+def looks_like_graphspec(text: str) -> bool:
+    """A spec or a block library: a top-level ``graphspec``, ``inputs``, ``nodes``,
+    ``outputs`` or ``blocks`` key. Other YAML (CI configs, compose files) is left alone."""
+    return bool(_ANY_KEY.search(text))
+
+
 def looks_like_library(text: str) -> bool:
     """A block library: top-level ``blocks`` but none of inputs, nodes, outputs (read
     from the text, so that telling costs no parse)."""

@@ -22,7 +22,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from graphspec import __version__
 from graphspec.lsp import actions as fixes
 from graphspec.lsp import analysis, completion, hover, navigation
-from graphspec.lsp.document import Occurrence, Span, SpecText
+from graphspec.lsp.document import Occurrence, Span, SpecText, looks_like_graphspec
 from graphspec.lsp.shapes import ShapesClient
 
 DEBOUNCE_SECONDS = 0.025  # a change waits this long for the next one before a check starts
@@ -119,6 +119,10 @@ class GraphspecServer(LanguageServer):
         if real in self.running:
             self.dirty.add(real)
             return
+        if not looks_like_graphspec(text.text):  # YAML of another kind: no diagnostics
+            self.results[real] = analysis.Result(text.file)
+            self.publish(text.file)
+            return
         self.running.add(real)
         future = self.executor.submit(analysis.check, text.file, text.text, text)
         loop = self.loop
@@ -214,6 +218,12 @@ def _path(uri: str) -> str:
     return file
 
 
+def _spec_text(ls: GraphspecServer, file: str) -> SpecText | None:
+    """The text of `file` if it is a spec or block library (other YAML gets no answers)."""
+    text = ls.files.get(file)
+    return text if text is not None and looks_like_graphspec(text.text) else None
+
+
 @server.feature(lsp.INITIALIZE)
 def initialize(ls: GraphspecServer, params: lsp.InitializeParams) -> None:
     options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
@@ -273,7 +283,7 @@ def did_close(ls: GraphspecServer, params: lsp.DidCloseTextDocumentParams) -> No
 def on_hover(ls: GraphspecServer, params: lsp.HoverParams) -> lsp.Hover | None:
     file = _path(params.text_document.uri)
     line, column = ls.from_client(file, params.position)
-    text = ls.files.get(file)
+    text = _spec_text(ls, file)
     if text is None:
         return None
     shapes = None
@@ -320,6 +330,8 @@ def definition(ls: GraphspecServer, params: lsp.DefinitionParams) -> list[lsp.Lo
 def _cursor(ls: GraphspecServer, params: Any) -> tuple[str, Occurrence | None]:
     """The file of a position request, and the name under its cursor."""
     file = _path(params.text_document.uri)
+    if _spec_text(ls, file) is None:
+        return file, None
     line, column = ls.from_client(file, params.position)
     return file, navigation.at(ls.files, file, line, column)
 
@@ -366,7 +378,7 @@ def rename(ls: GraphspecServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit |
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def document_symbols(ls: GraphspecServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
     file = _path(params.text_document.uri)
-    text = ls.files.get(file)
+    text = _spec_text(ls, file)
     if text is None:
         return []
     text = _parsed(ls, text) or text
@@ -391,7 +403,7 @@ def document_symbols(ls: GraphspecServer, params: lsp.DocumentSymbolParams) -> l
 def complete(ls: GraphspecServer, params: lsp.CompletionParams) -> lsp.CompletionList:
     file = _path(params.text_document.uri)
     line, column = ls.from_client(file, params.position)
-    current = ls.files.get(file)
+    current = _spec_text(ls, file)
     if current is None:
         return lsp.CompletionList(is_incomplete=False, items=[])
     good = _parsed(ls, current, line)
@@ -441,7 +453,7 @@ def _parsed(ls: GraphspecServer, current: SpecText, line: int | None = None) -> 
 @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
 def code_action(ls: GraphspecServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
     file = _path(params.text_document.uri)
-    text = ls.files.get(file)
+    text = _spec_text(ls, file)
     if text is None:
         return []
     start = ls.from_client(file, params.range.start)
