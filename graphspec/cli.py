@@ -113,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     plot_cmd.add_argument("--custom-type", action="append", default=[], metavar="NAME", help="a custom layer type the spec may use (repeatable; not with --shapes)")
     _add_tune(commands)
     _add_diff(commands)
+    lsp_cmd = commands.add_parser("lsp", help="run the language server for editors over stdio (needs keras-graphspec[lsp])")
+    lsp_cmd.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default; accepted as editors pass it)")
     return parser
 
 
@@ -196,6 +198,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from graphspec.diff import main as diff_main
 
         return diff_main(args, out, err)
+    if args.command == "lsp":
+        return _lsp(err)
     return _validate(args, out, err)
 
 
@@ -241,6 +245,16 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _io_only(problems: Sequence[Problem]) -> bool:
     return bool(problems) and all(p.code == "io" for p in problems)
+
+
+def _lsp(err: TextIO) -> int:
+    """``graphspec lsp``: 2 when pygls or lsprotocol is missing."""
+    try:
+        from graphspec.lsp.server import main as serve
+    except ImportError as error:
+        print(f"graphspec lsp: error: the language server needs pygls and lsprotocol: pip install 'keras-graphspec[lsp]' ({error})", file=err)
+        return 2
+    return serve()
 
 
 def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
