@@ -548,7 +548,7 @@ def test_lsp_command_without_pygls_says_what_to_install(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "graphspec.lsp.server", None)  # import fails as without pygls
     err = io.StringIO()
     assert cli.main(["lsp"], err=err) == 2
-    assert err.getvalue().startswith("graphspec lsp: error: the language server needs pygls and lsprotocol: pip install 'graphspec[lsp]'")
+    assert err.getvalue().startswith("graphspec lsp: error: the language server needs pygls and lsprotocol: pip install 'keras-graphspec[lsp]'")
 
 
 SCRIPT = """
