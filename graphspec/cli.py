@@ -153,7 +153,7 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             spec = load(file, params=dict(args.param), custom_types=args.custom_type)
             problems += spec.warnings
             if args.build:
-                build(spec, params=dict(args.param))  # custom types need build(custom_objects=) from Python
+                build(spec)  # with the params it was loaded with; custom types need build(custom_objects=) from Python
         except SpecError as error:
             problems += error.problems
             io_error = io_error or _io_only(error.problems)

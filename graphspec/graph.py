@@ -157,6 +157,19 @@ def check_scope(
                         severity="warning",
                     )
                 )
+        for index, name in enumerate(inputs):
+            if name not in used:
+                in_block = base[0] == "blocks"
+                result.warnings.append(
+                    source.problem(
+                        base[:-1] + ("inputs", index) if in_block else ("inputs", name),
+                        f"{'block ' + repr(base[1]) + ': ' if in_block else ''}input '{name}' is not used by any output",
+                        key=not in_block,
+                        hint="remove it; a model still demands every input it declares" if not in_block else "remove it, and the ref that feeds it in each use of the block",
+                        code="unused-input",
+                        severity="warning",
+                    )
+                )
     return result
 
 
