@@ -317,6 +317,14 @@ class _Compiler:
             except _NodeError:
                 raise
             except Exception as error:
+                if isinstance(error, IndexError) and (node.target == "dot" if node.kind == "merge" else node.target == "Dot"):
+                    raise _NodeError(
+                        f"'axes' {node.args.get('axes')!r} is past the rank of the inputs ({_shapes_text(node, arguments)}): "
+                        "an axis counts from 1 (0 is the batch dimension) up to the rank less one",
+                        ("axes",) if "axes" in node.args else ("merge",),
+                        f"with inputs of rank {_rank(arguments)}, use an axis from 1 to {_rank(arguments) - 1}, or -1 for the last",
+                        code="shape",
+                    ) from None
                 raise _NodeError(
                     f"Keras cannot apply {_layer_text(node)} to {_shapes_text(node, arguments)}: {_keras_message(error)}",
                     ("from",),
@@ -379,6 +387,12 @@ def _keras_message(error: Exception) -> str:
 
 def _kwargs_text(kwargs: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+
+
+def _rank(arguments: Any) -> int:
+    """The smallest rank among the input tensors (batch dimension counted)."""
+    tensors = arguments if isinstance(arguments, list) else [arguments]
+    return min((len(t.shape) for t in tensors if hasattr(t, "shape")), default=0)
 
 
 def _layer_text(node: Node) -> str:

@@ -449,7 +449,7 @@ def _expected(loc: Path, kind: str) -> str:
 
 
 def _field_text(loc: Path) -> str:
-    rest = loc[2:] if len(loc) > 2 and loc[0] in ("nodes", "inputs", "blocks", "params") else loc[1:]
+    rest = loc[2:] if len(loc) >= 2 and loc[0] in ("nodes", "inputs", "blocks", "params") else loc[1:]
     if len(loc) >= 4 and loc[0] == "blocks" and loc[2] == "nodes":
         rest = loc[4:]
     return ("".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest).lstrip(".") + ": ") if rest else ""
@@ -631,14 +631,12 @@ def _check_from(node: NodeSpec, path: Path, source: SourceMap) -> list[Problem]:
     who = owner(path)
     value = node.from_
     if value is None:
-        return [
-            source.problem(
-                path,
-                f"{who} has no 'from'",
-                hint="say which inputs or nodes feed it, e.g. 'from: x'",
-                code="missing-key",
-            )
-        ]
+        nested = _nested_from(node.args, ())
+        hint = "say which inputs or nodes feed it, e.g. 'from: x'"
+        if nested is not None:
+            mark = source.locate(path + nested, key=True)
+            hint = f"the 'from' at line {mark.line} is indented into '{nested[0]}'; indent it as a key of the node, level with 'type'"
+        return [source.problem(path, f"{who} has no 'from'", hint=hint, code="missing-key")]
     if isinstance(value, list) and not value:
         return [source.problem(path + ("from",), f"{who}: 'from' is an empty list", hint="list at least one ref", code="bad-ref")]
     if isinstance(value, dict) and not value:
@@ -674,6 +672,18 @@ def _check_from(node: NodeSpec, path: Path, source: SourceMap) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _nested_from(value: Any, path: Path) -> Path | None:
+    """The path of a 'from' key inside the node's argument mappings (a mis-indented 'from')."""
+    if isinstance(value, dict):
+        if path and "from" in value:
+            return (*path, "from")
+        for key, item in value.items():
+            found = _nested_from(item, (*path, key))
+            if found:
+                return found
+    return None
 
 
 def _check_merge(node: NodeSpec, path: Path, source: SourceMap) -> list[Problem]:
