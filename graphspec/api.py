@@ -107,7 +107,7 @@ def check(
     graph, found = expand(spec, params, limits, structure, custom_types)
     problems += found
     overrides = MappingProxyType(dict(params or {}))
-    spec.record(Checks(overrides, limits, frozenset(custom_types), structure, graph, tuple(structure.warnings)))
+    spec.record(Checks(overrides, limits, frozenset(custom_types), structure, graph, tuple(sorted(structure.warnings, key=lambda w: (w.file, w.line, w.column)))))
     return Checked(spec, tuple(problems), graph)
 
 

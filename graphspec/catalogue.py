@@ -454,11 +454,10 @@ def check_dtype(value: Any, policy: bool = False) -> tuple[str, str | None] | No
     if value in DTYPES or (policy and (value in _POLICIES or "_from_" in value)):
         return None
     if value in _DTYPE_ALIASES:
-        choices = _DTYPE_ALIASES[value]
-        return (
-            f"dtype '{value}' is not a dtype name (Keras would read it as {'int64' if value == 'int' else 'something else'} without a word)",
-            "write " + " or ".join(f"'{c}'" for c in choices) + " to say which",
-        )
+        choices = " or ".join(f"'{c}'" for c in _DTYPE_ALIASES[value])
+        if value == "int":
+            return "dtype 'int' is not a dtype name (Keras would read it as int64 without a word)", f"write {choices} to say which"
+        return f"unknown dtype '{value}'", f"write {choices}"
     return f"unknown dtype '{value}'", did_you_mean(value, DTYPES + (_POLICIES if policy else ()), "dtypes")
 
 

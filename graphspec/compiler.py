@@ -247,6 +247,8 @@ class _Compiler:
 
     def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node]) -> Any:
         owner = by_name[node.target] if node.kind == "share" else node
+        if owner.broken:
+            raise _Reported()  # the shared node's problem is reported
         if owner.kind == "block" and owner.body is not None and isinstance(arguments, dict):
             arguments = [arguments[name] for name in owner.body.input_names]  # by name -> in order
         if owner.kind == "block" and owner.name not in layers:

@@ -148,6 +148,7 @@ class Structure:
     orders: dict[Path, list[str]] = field(default_factory=dict)
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    broken: set[Path] = field(default_factory=set)  # nodes with a graph problem: not built
 
 
 def check_structure(spec: Spec) -> Structure:
@@ -162,6 +163,7 @@ def check_structure(spec: Spec) -> Structure:
         if {owner_path + ("inputs",), owner_path + ("nodes",), ("blocks",), ("imports",)} & spec.broken:
             scope.problems = [p for p in scope.problems if p.code not in ("unknown-ref", "unknown-output")]  # names set aside
         result.errors += scope.problems
+        result.broken |= {base + (name,) for name in scope.broken}
         if owner_path + ("outputs",) not in spec.broken:  # otherwise what the outputs use is not known
             result.warnings += scope.warnings
     result.errors += check_block_recursion(spec.blocks)
@@ -225,7 +227,7 @@ def expand(
                 )
             ]
         )
-    resolver = _Resolver(spec, collector, limits, structure.orders, custom_types)
+    resolver = _Resolver(spec, collector, limits, structure, custom_types)
     graph = Graph(name=spec.name or "model", source=source)
     for name, input_spec in spec.inputs.items():
         graph.inputs.append(resolver.input(name, input_spec.model_dump(exclude_none=True), top_scope))
@@ -338,12 +340,13 @@ class _Scope(Scope):
 
 
 class _Resolver:
-    def __init__(self, spec: Spec, collector: Collector, limits: Limits, orders: dict[Path, list[str]], custom_types: Collection[str]) -> None:
+    def __init__(self, spec: Spec, collector: Collector, limits: Limits, structure: Structure, custom_types: Collection[str]) -> None:
         self.spec = spec
         self.custom_types = set(custom_types)
         self.collector = collector
         self.limits = limits
-        self.orders = orders
+        self.orders = structure.orders
+        self.graph_broken = structure.broken
         self.count = 0
         self.expanding: set[str] = set()  # blocks being instantiated, outermost first
         self.limit_reported = False
@@ -445,15 +448,19 @@ class _Resolver:
             args[key] = self.values(raw, Origin(source, origin.path + (key,), instance), scope)
         node = Node(name, spec.kind, spec.target, args, spec.from_, repeat, origin)
         well_formed = sum(getattr(spec, k) is not None for k in KINDS) == 1
-        if spec.kind in ("layer", "merge") and well_formed and self.collector.count == before and not _holds_missing(args):
-            self.check_layer(node)
+        if spec.kind in ("layer", "merge") and well_formed and self.collector.count == before:
+            self.check_layer(node)  # a value missing because of another problem is let through
         if spec.kind == "block":
             before = self.count
             node.body = self.block(node, spec, scope, instance)
             self.count += (self.count - before) * ((repeat or 1) - 1)  # each copy is a new model
             if self._over_limit(origin):
                 return None
-        node.broken = (self.collector.count, self.follow_ons) != first or (spec.kind == "block" and node.body is None)
+        node.broken = (
+            (self.collector.count, self.follow_ons) != first
+            or (spec.kind == "block" and node.body is None)
+            or origin.path in self.graph_broken
+        )
         return node
 
     def _over_limit(self, origin: Origin) -> bool:
@@ -500,7 +507,7 @@ class _Resolver:
             hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? " if close else "") + "(a custom layer must be passed in custom_objects= or registered with Keras)"
             self.collector.add(origin.problem(f"{origin.who}: unknown layer type '{type_name}'", ("type",), hint=hint, code="unknown-type"), origin.instance)
             return
-        for sub, message, hint, code in catalogue.check_layer_arguments(type_name, node.args, custom):
+        for sub, message, hint, code in catalogue.check_layer_arguments(type_name, _unknowns_as_params(node.args), custom):
             self.collector.add(origin.problem(f"{origin.who}: {message}", sub, key=code == "unknown-argument", hint=hint, code=code), origin.instance)
         refs = node.inputs
         if node.kind == "layer" and isinstance(refs, list) and len(refs) > 1 and catalogue.is_known_layer(type_name) and not catalogue.takes_list(type_name):
@@ -657,12 +664,13 @@ def _nested_types(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
             yield from _nested_types(item, (*path, index))
 
 
-def _holds_missing(value: Any) -> bool:
+def _unknowns_as_params(value: Any) -> Any:
+    """`value` with `MISSING` written as a param, which the catalogue's checks let through."""
     if isinstance(value, dict):
-        return any(_holds_missing(v) for v in value.values())
+        return {k: _unknowns_as_params(v) for k, v in value.items()}
     if isinstance(value, list):
-        return any(_holds_missing(v) for v in value)
-    return value is MISSING
+        return [_unknowns_as_params(v) for v in value]
+    return "$<missing>" if value is MISSING else value
 
 
 def _root(scope: Scope) -> Scope:
