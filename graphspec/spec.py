@@ -186,11 +186,14 @@ class Spec(_Strict):
     def from_document(cls, data: dict[str, Any], source: SourceMap, broken: frozenset[Path] = frozenset()) -> Spec:
         """Validate plain data; `broken`: the places whose problems are reported already."""
         spec = cls.model_validate(data)
-        spec._source = source
-        spec._broken = broken
-        for name, block in spec.blocks.items():
-            block.place(source, name)
+        spec._place(source, broken)
         return spec
+
+    def _place(self, source: SourceMap, broken: frozenset[Path]) -> None:
+        self._source = source
+        self._broken = broken
+        for name, block in self.blocks.items():
+            block.place(source, name)
 
     def record(self, checks: Checks) -> None:
         """Keep what checking found (`load` does this), for `build`."""
