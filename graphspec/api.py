@@ -9,9 +9,11 @@ from pathlib import Path as FilePath
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Union
 
+from graphspec.backend import import_keras
 from graphspec.errors import Problem, SpecError
 from graphspec.imports import add_imports, read_text
 from graphspec.resolve import Graph, check_structure, expand
+from graphspec.search import check_search
 from graphspec.source import Limits, parse_yaml
 from graphspec.spec import Checks, Spec, validate_document
 
@@ -97,6 +99,7 @@ def check(
         return Checked(None, tuple(problems), None)
     if spec.name is None and file != "<string>":
         spec.name = FilePath(file).stem
+    problems += check_search(spec)
     if base_dir is None:
         base_dir = FilePath(file).parent if file != "<string>" else FilePath.cwd()
     import_problems = add_imports(spec, FilePath(base_dir), limits, allow_imports_outside, (FilePath(file).resolve(),) if file != "<string>" else ())
@@ -213,6 +216,7 @@ def build(
         >>> model.count_params()
         903510
     """
+    import_keras()  # Keras missing: a BackendError that says which extra to install
     from graphspec.compiler import (  # the only place Keras is imported
         compile_model,
         custom_type_names,

@@ -629,6 +629,10 @@ def _names(kind: str) -> list[str]:
             continue
         try:
             found = module.get(name)
+        except ImportError:
+            # Keras knows the name; making the object needs an optional package (STFT
+            # needs scipy). The catalogue lists what Keras offers, whatever is installed.
+            found = True
         except Exception:
             continue
         if found is not None:

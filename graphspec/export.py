@@ -27,6 +27,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, Union
 
+from graphspec.backend import import_keras
 from graphspec.files import write_atomic
 from graphspec.source import _plain_scalar
 
@@ -78,7 +79,7 @@ def dumps(model: Any, *, custom_objects: Mapping[str, Any] | None = None, schema
         >>> graphspec.build(graphspec.loads(text)).count_params() == model.count_params()  # doctest: +SKIP
         True
     """
-    import keras
+    keras = import_keras()
 
     # Default instances are made under the float32 policy, so that a layer's dtype is
     # written whenever it is not float32, whatever policy is global while exporting.
@@ -106,7 +107,7 @@ def load_model_source(source: str) -> Any:
     Raises:
         ExportError: the source cannot be found or does not give a model.
     """
-    import keras
+    keras = import_keras()
 
     if source.endswith(".keras") or os.path.isfile(source):
         if not os.path.isfile(source):
@@ -166,7 +167,7 @@ class _Names:
 
 class _Exporter:
     def __init__(self, custom_objects: Mapping[str, Any]) -> None:
-        import keras
+        keras = import_keras()
 
         from graphspec import compiler
 

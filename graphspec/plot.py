@@ -461,6 +461,9 @@ def tensor_shapes(graph: Graph, custom_objects: Mapping[str, Any] | None = None)
     Raises:
         SpecError: the spec does not build.
     """
+    from graphspec.backend import import_keras
+
+    import_keras()  # Keras missing: a BackendError that says which extra to install
     from graphspec.compiler import compile_model  # Keras is imported here only
 
     tensors: dict[tuple[str, ...], Any] = {}

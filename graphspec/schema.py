@@ -1,6 +1,6 @@
 """The JSON Schema of a graphspec file, for editors and other tools.
 
-    python -m graphspec.schema -o schemas/graphspec.schema.json
+    graphspec schema --update
 
 `json_schema` builds it from the Pydantic models of `graphspec.spec` (the top-level
 keys, inputs, blocks, compile, expect) and the layer catalogue
@@ -32,8 +32,16 @@ from graphspec import catalogue
 from graphspec.files import write_atomic
 from graphspec.spec import MERGES, NAME, REF, TWO_INPUT_MERGES, Spec
 
+# The schema ships in the package (editors and `schema --check` find it from an install) and
+# at the repository's top level (what the examples' `$schema` lines point to); one text.
+PACKAGE_SCHEMA = Path(__file__).resolve().parent / "graphspec.schema.json"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "graphspec.schema.json"
-REGENERATE = "python -m graphspec.schema -o schemas/graphspec.schema.json"
+REGENERATE = "graphspec schema --update"
+
+
+def shipped_schemas() -> list[Path]:
+    """The schema files this installation keeps: the package's, and the checkout's when there is one."""
+    return [PACKAGE_SCHEMA] + ([SCHEMA_PATH] if SCHEMA_PATH.parent.is_dir() else [])
 
 _OBJECT_KINDS = {
     "initializer": "initializers",
@@ -409,22 +417,28 @@ def dumps(schema: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m graphspec.schema", description="Write the JSON Schema of graphspec files.")
+    parser = argparse.ArgumentParser(prog="graphspec schema", description="Write the JSON Schema of graphspec files.")
     parser.add_argument("-o", "--output", type=Path, help="the file to write (default: standard output)")
-    parser.add_argument("--check", action="store_true", help="exit 1 when --output differs from the schema")
+    parser.add_argument("--update", action="store_true", help="rewrite the shipped schema files")
+    parser.add_argument("--check", action="store_true", help="exit 1 when --output (default: the shipped files) differs from the schema")
+    parser.add_argument("--path", action="store_true", help="print where the installed schema file is (for an editor's $schema)")
     options = parser.parse_args(argv)
-    text = dumps(json_schema())
-    if options.check:
-        target = options.output or SCHEMA_PATH
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            print(f"{target} is stale; run: {REGENERATE}", file=sys.stderr)
-            return 1
+    if options.path:
+        print(PACKAGE_SCHEMA)
         return 0
-    if options.output is None:
+    text = dumps(json_schema())
+    targets = [options.output] if options.output else shipped_schemas()
+    if options.check:
+        stale = [t for t in targets if not t.exists() or t.read_text(encoding="utf-8") != text]
+        for target in stale:
+            print(f"{target} is {'stale' if target.exists() else 'missing'}; run: {REGENERATE}", file=sys.stderr)
+        return 1 if stale else 0
+    if not (options.update or options.output):
         sys.stdout.write(text)
         return 0
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(options.output, text)
+    for target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, text)
     return 0
 
 

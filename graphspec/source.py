@@ -334,16 +334,19 @@ def _parse_yaml(text: str, file: str, limits: Limits) -> Document:
     except yaml.MarkedYAMLError as error:
         message, hint, mark = _syntax_words(error, source.text_lines)
         line = (mark.line + 1) if mark else 1
+        # libyaml has nesting limits of its own, which some releases reach before ours:
+        # the document is too deep whichever parser notices it first.
+        too_deep = "depth" in str(error.problem or "")
         raise SpecError(
             [
                 Problem(
-                    message,
+                    f"the document is nested deeper than the YAML parser allows ({error.problem})" if too_deep else message,
                     file=file,
                     line=line,
                     column=(mark.column + 1) if mark else 1,
                     source_line=source.text_lines[line - 1] if 0 < line <= len(source.text_lines) else None,
-                    hint=hint,
-                    code="yaml-syntax",
+                    hint="no spec needs this depth; flatten the nesting" if too_deep else hint,
+                    code="limit" if too_deep else "yaml-syntax",
                 )
             ]
         ) from None

@@ -178,6 +178,7 @@ class Spec(_Strict):
     blocks: dict[str, BlockSpec] = Field(default_factory=dict)
     compile: CompileSpec | None = None
     expect: ExpectSpec | None = None
+    search: dict[str, Any] = Field(default_factory=dict)  # checked by graphspec.search
     _source: SourceMap = PrivateAttr()
     _broken: frozenset[Path] = PrivateAttr(default=frozenset())
     _checks: Checks | None = PrivateAttr(default=None)

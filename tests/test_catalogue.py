@@ -9,6 +9,7 @@ what Keras accepts is not.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from graphspec import catalogue
+from graphspec.catalogue_build import CATALOGUE_PATH
 from graphspec.source import parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -311,3 +313,16 @@ def test_custom_objects_are_not_checked() -> None:
 
 def test_name_is_left_to_the_spec_checks() -> None:
     assert catalogue.check_layer_arguments("Dense", {"units": 3, "name": "h"}) == []
+
+
+def test_names_do_not_depend_on_optional_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without scipy, Keras cannot make an STFT initializer, but it still offers the name:
+    the catalogue lists what Keras offers, whichever extras are installed."""
+    from graphspec import catalogue_build
+
+    shipped = json.loads(CATALOGUE_PATH.read_text(encoding="utf-8"))["names"]["initializers"]
+    assert "stft" in shipped
+    for module in [m for m in sys.modules if m == "scipy" or m.startswith("scipy.")]:
+        monkeypatch.setitem(sys.modules, module, None)
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    assert catalogue_build._names("initializers") == shipped

@@ -7,7 +7,7 @@ shapes. Then each example's particular promise is checked: layer names after nod
 compile arguments, named inputs and outputs, weight sharing, nested block models.
 One test trains a small spec end to end on scikit-learn's digits.
 
-Tests named ``test_blocks_*`` and ``test_imports_*`` need blocks (spec-language.md,
+Tests named ``test_blocks_*`` and ``test_imports_*`` need blocks (docs/language.md,
 "Blocks") and the top-level ``imports`` key (an addition to the language: it brings
 in the ``blocks`` of another file). They are never skipped: until those features
 exist, they fail, and the failure says which one is missing.

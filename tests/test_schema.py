@@ -14,7 +14,7 @@ import pytest
 
 jsonschema = pytest.importorskip("jsonschema")
 
-from graphspec.schema import REGENERATE, SCHEMA_PATH, json_schema
+from graphspec.schema import PACKAGE_SCHEMA, REGENERATE, SCHEMA_PATH, json_schema
 from graphspec.source import parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,10 +41,21 @@ def test_schema_is_valid_2020_12(schema: dict[str, Any]) -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
-def test_committed_schema_is_current(schema: dict[str, Any]) -> None:
-    assert SCHEMA_PATH.exists(), f"{SCHEMA_PATH} is missing; run: {REGENERATE}"
-    committed = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    assert committed == schema, f"{SCHEMA_PATH.relative_to(ROOT)} is stale; run: {REGENERATE}"
+@pytest.mark.parametrize("path", [SCHEMA_PATH, PACKAGE_SCHEMA], ids=["schemas", "package"])
+def test_committed_schema_is_current(schema: dict[str, Any], path: Path) -> None:
+    """The top-level copy (the examples' $schema) and the package's (installs) are both current."""
+    assert path.exists(), f"{path} is missing; run: {REGENERATE}"
+    committed = json.loads(path.read_text(encoding="utf-8"))
+    assert committed == schema, f"{path.relative_to(ROOT)} is stale; run: {REGENERATE}"
+
+
+def test_schema_check_names_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "none.json"
+    result = subprocess.run([sys.executable, "-m", "graphspec", "schema", "--check", "-o", str(missing)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1
+    assert f"{missing} is missing; run: {REGENERATE}" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "graphspec", "schema", "--path"], capture_output=True, text=True, cwd=ROOT)
+    assert Path(result.stdout.strip()) == PACKAGE_SCHEMA
 
 
 def test_refs_have_no_siblings(schema: dict[str, Any]) -> None:
