@@ -236,10 +236,10 @@ def expand(
     graph.outputs = spec.outputs
     graph.output_origin = Origin(source, ("outputs",))
     if spec.compile is not None:
-        graph.compile = resolver.values(spec.compile.model_dump(exclude_none=True), Origin(source, ("compile",)), top_scope)
+        graph.compile = resolver.section(spec.compile.model_dump(exclude_none=True), Origin(source, ("compile",)), top_scope)
         check_compile(graph.compile or {}, source, collector, custom_types)
     if spec.expect is not None:
-        graph.expect = resolver.values(spec.expect.model_dump(exclude_none=True), Origin(source, ("expect",)), top_scope)
+        graph.expect = resolver.section(spec.expect.model_dump(exclude_none=True), Origin(source, ("expect",)), top_scope)
         _check_expect(graph.expect or {}, source, collector, list(spec.inputs) + list(spec.nodes))
     return graph, collector.problems()
 
@@ -365,6 +365,11 @@ class _Resolver:
                 origin.instance,
             )
             return None
+
+    def section(self, raw: dict[str, Any], origin: Origin, scope: Scope) -> dict[str, Any]:
+        """A section's keys with params substituted, each on its own; those missing because of another problem left out."""
+        done = {key: self.values(value, Origin(origin.source, origin.path + (key,)), scope) for key, value in raw.items()}
+        return {key: value for key, value in done.items() if value is not MISSING}
 
     def input(self, name: str, raw: dict[str, Any], scope: Scope) -> Input:
         origin = Origin(self.spec.source, ("inputs", name))

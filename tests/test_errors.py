@@ -50,9 +50,10 @@ def test_golden_cases_show_only_registered_codes() -> None:
         assert CODES.get(match.group(2), ("",))[0] == match.group(1), line
 
 
-def test_a_problem_refuses_an_unregistered_code() -> None:
-    with pytest.raises(ValueError, match="unregistered problem code 'unknwon-ref'"):
-        Problem("node 'u': unknown ref 'zz'", code="unknwon-ref")
+def test_an_unregistered_code_fails_every_test_that_raises_it() -> None:
+    """tests/conftest.py checks each SpecError a test makes."""
+    with pytest.raises(AssertionError, match=r"unregistered codes \['unknwon-ref'\]"):
+        SpecError([Problem("node 'u': unknown ref 'zz'", code="unknwon-ref")])
 
 
 def test_format_and_caret() -> None:

@@ -364,7 +364,7 @@ def mutate_data(draw: Callable[..., Any], tree: Any, small: bool, most: int = 4,
                     table[b]["from"] = draw(st.sampled_from([a, [a, b], {"inputs": a}]))
             continue
         if operation == "ref":
-            tables = _node_tables(tree)
+            tables = [t for t in _node_tables(tree) if t]
             if tables:
                 table = draw(st.sampled_from(tables))
                 name = draw(st.sampled_from(list(table)))
