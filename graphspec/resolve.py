@@ -160,11 +160,11 @@ def check_structure(spec: Spec) -> Structure:
         scope = check_scope(inputs, nodes, outputs, base, source, spec.blocks)
         result.orders[base] = scope.order
         owner_path = base[:-1]
-        if {owner_path + ("inputs",), owner_path + ("nodes",), ("blocks",), ("imports",)} & spec.broken:
+        if {owner_path, owner_path + ("inputs",), owner_path + ("nodes",), ("blocks",), ("imports",)} & spec.broken:
             scope.problems = [p for p in scope.problems if p.code not in ("unknown-ref", "unknown-output")]  # names set aside
         result.errors += scope.problems
         result.broken |= {base + (name,) for name in scope.broken}
-        if owner_path + ("outputs",) not in spec.broken:  # otherwise what the outputs use is not known
+        if not {owner_path, owner_path + ("outputs",)} & spec.broken:  # otherwise what the outputs use is not known
             result.warnings += scope.warnings
     result.errors += check_block_recursion(spec.blocks)
     return result

@@ -244,8 +244,11 @@ def validate_document(data: dict[str, Any], source: SourceMap) -> tuple[Spec | N
             break
         except ValidationError as error:
             locations = []
-            for item in error.errors():
-                loc = _strip_union_branches(tuple(p for p in item["loc"] if p != "[key]"), attempt)
+            items = [(_strip_union_branches(tuple(p for p in item["loc"] if p != "[key]"), attempt), item) for item in error.errors()]
+            deeper = {loc[:i] for loc, _ in items for i in range(len(loc))}
+            for loc, item in items:
+                if loc in deeper:
+                    continue  # a union's other branch ('outputs' not a mapping), when its items say more
                 if loc not in reported:
                     reported.add(loc)
                     problems.append(_translate(item, attempt, source))
@@ -391,6 +394,8 @@ def _translate(error: Any, data: Any, source: SourceMap) -> Problem:
     found = _describe(_get(data, loc))
     field_text = _field_text(loc).removesuffix(": ")
     subject = f"{where}: {field_text}" if field_text else where
+    if loc and loc[0] not in ("nodes", "inputs", "blocks", "params"):
+        subject = f"'{loc[0]}{'' if field_text.startswith('[') or not field_text else '.'}{field_text}'"  # 'outputs[0]', 'expect.shapes'
     return source.problem(loc, f"{subject} must be {_expected(loc, kind)}, found {found}", hint=_EXPECTED_HINTS.get(_shape_of(loc)), code="wrong-type")
 
 
