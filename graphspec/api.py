@@ -73,6 +73,11 @@ class Checked:
     problems: tuple[Problem, ...]
     graph: Graph | None
 
+    @property
+    def warnings(self) -> list[Problem]:
+        """Unused nodes and inputs, in file order (none when checking stopped early)."""
+        return self.spec.warnings if self.spec is not None else []
+
 
 def check(
     text: str,
@@ -226,8 +231,33 @@ def build(
     if isinstance(source, Spec):
         graph, problems = _expanded(source, params, limits, custom_types)
         return compile_model(graph, custom_objects, problems=problems)
-    shown, text = _read(source, limits)
-    checked = check(text, file=shown, params=params, limits=limits, allow_imports_outside=allow_imports_outside, custom_types=custom_types)
+    checked = check_file(source, params=params, limits=limits, allow_imports_outside=allow_imports_outside, custom_types=custom_types)
+    return build_checked(checked, custom_objects)
+
+
+def check_file(
+    path: PathLike,
+    *,
+    params: Mapping[str, Any] | None = None,
+    limits: Limits | None = None,
+    allow_imports_outside: bool = False,
+    custom_types: Collection[str] = (),
+) -> Checked:
+    """`check` of a spec file (arguments as `load`); problems returned, not raised.
+
+    Raises:
+        SpecError: the file cannot be read or parsed.
+    """
+    shown, text = _read(path, limits)
+    return check(text, file=shown, params=params, limits=limits, allow_imports_outside=allow_imports_outside, custom_types=custom_types)
+
+
+def build_checked(checked: Checked, custom_objects: Mapping[str, Any] | None = None) -> keras.Model:
+    """Lower a checked spec to Keras: its problems and those of every node that does not
+    depend on a broken one, in one `SpecError`; the model when there are none."""
     if checked.graph is None:
         raise SpecError(checked.problems)
+    import_keras()  # Keras missing: a BackendError that says which extra to install
+    from graphspec.compiler import compile_model  # the only place Keras is imported
+
     return compile_model(checked.graph, custom_objects, problems=checked.problems)

@@ -76,13 +76,14 @@ def summary(model: Any) -> tuple[int, list[str], str]:
 def cli_model(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, list[Any]]:
     """Run the command line in this process; the exit code and the models its `build` calls made."""
     made: list[Any] = []
-    real = api.build
+    for name in ("build", "build_checked"):
+        real = getattr(api, name)
 
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        made.append(real(*args, **kwargs))
-        return made[-1]
+        def spy(*args: Any, _real: Callable[..., Any] = real, **kwargs: Any) -> Any:
+            made.append(_real(*args, **kwargs))
+            return made[-1]
 
-    monkeypatch.setattr(cli, "build", spy)
+        monkeypatch.setattr(cli, name, spy)
     code = cli.main(list(argv), out=io.StringIO(), err=io.StringIO())
     return code, made
 
@@ -104,7 +105,7 @@ def check_three_ways(path: Path, params: dict[str, Any], monkeypatch: pytest.Mon
     from_cli = summary(models[0])
     keras.backend.clear_session()
     code, models = cli_model(monkeypatch, "validate", "--build", str(path), *param_args(params))
-    assert code == 0 and len(models) == 1
+    assert code == 0 and len(models) == 1  # the same stages as build(path), through build_checked
     from_validate = summary(models[0])
     assert from_path == from_spec == from_cli == from_validate
     return from_path
@@ -252,3 +253,36 @@ def test_no_private_attribute_is_set_from_outside_its_class() -> None:
             if re.search(r"\b(?!self\b|cls\b)[a-z_][a-z0-9_]*\._[a-z][a-z0-9_]*\s*=[^=]", line):
                 assignments.append(f"{path.name}:{number}: {line.strip()}")
     assert assignments == []
+
+
+# --------------------------------------------------------------------------- every mistake at once
+
+CASES = ROOT / "tests" / "cases"
+
+
+def validate_lines(*argv: str) -> tuple[int, list[str]]:
+    out = io.StringIO()
+    code = cli.main(["validate", *argv], out=out, err=io.StringIO())
+    return code, out.getvalue().splitlines()
+
+
+def test_one_slip_and_four_node_mistakes_are_five_problems_everywhere() -> None:
+    path = CASES / "slip_dtype_mapping.yaml"
+    code, lines = validate_lines(str(path))
+    assert code == 1 and len(lines) == 5 == len(set(lines))
+    assert [line.split(": error: ")[0].rsplit(":", 2)[1] for line in lines] == ["2", "5", "6", "7", "8"]
+    with pytest.raises(graphspec.SpecError) as error:
+        graphspec.build(path)
+    assert [p.format() for p in error.value.problems] == lines
+    assert validate_lines("--build", str(path)) == (1, lines)
+
+
+def test_build_reports_static_and_keras_problems_together() -> None:
+    path = CASES / "static_and_build_mistakes.yaml"
+    code, static = validate_lines(str(path))
+    assert code == 1 and [line.rsplit(" ", 1)[1] for line in static] == ["unknown-type]"]
+    code, built = validate_lines("--build", str(path))
+    assert code == 1 and [line.rsplit(" ", 1)[1] for line in built] == ["unknown-type]", "shape]", "shape]"]
+    with pytest.raises(graphspec.SpecError) as error:
+        graphspec.build(path)
+    assert [p.format() for p in error.value.problems] == built
