@@ -66,3 +66,11 @@ def test_problems_are_sorted_and_unique() -> None:
     a = Problem("a", file="f", line=2, column=1)
     b = Problem("b", file="f", line=1, column=1)
     assert SpecError([a, b, a]).problems == [b, a]
+
+
+def test_messages_speak_the_spec_language() -> None:
+    """No Pydantic wording or internal class name reaches a message (the slip_* cases are structural mistakes)."""
+    text = golden_text().lower()
+    for words in ("input should be", "valid dictionary", "instance of", "nodespec", "inputspec", "blockspec", "compilespec", "expectspec", "pydantic", "field required"):
+        assert words not in text, words
+    assert len(list(CASES.glob("slip_*.err"))) >= 6
