@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import yaml
 
 from graphspec import __version__
-from graphspec.api import build, load
+from graphspec.api import build, build_checked, check_file, load
 from graphspec.backend import DISTRIBUTION, BackendError, quiet_native_logs
 from graphspec.errors import Problem, SpecError
 from graphspec.report import FORMATS
@@ -229,10 +229,12 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2 if _io_only(error.problems) else 1
     for file in files:
         try:
-            spec = load(file, params=params, custom_types=args.custom_type)
-            problems += spec.warnings
-            if args.build:
-                build(spec, params=params)  # custom types need build(custom_objects=) from Python
+            checked = check_file(file, params=params, custom_types=args.custom_type)
+            problems += checked.warnings
+            if args.build and checked.graph is not None:
+                build_checked(checked)  # as `build` does: custom types need build(custom_objects=) from Python
+            elif checked.problems:
+                raise SpecError(checked.problems)
         except SpecError as error:
             problems += error.problems
             io_error = io_error or _io_only(error.problems)

@@ -45,6 +45,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "bad-share": ("GS205", "a share of something without a layer of its own", "share a layer or block node"),
     "unused-node": ("GS206", "warning: a node no output uses", "remove it or add it to outputs"),
     "too-many-inputs": ("GS207", "a layer that takes one tensor given several", "merge them first: {merge: concatenate, from: [...]}"),
+    "unused-input": ("GS208", "warning: an input no output uses (the model still demands it)", "remove it"),
     # Params
     "unknown-param": ("GS301", "a param that is not defined (or an override of none)", "use the suggested name, or define it under params"),
     "bad-param": ("GS302", "a '$' value that is neither $name nor $(expression)", "write $name, $(expression), or $$ for a literal $"),
