@@ -19,6 +19,7 @@ from typing import Any
 import keras
 from keras.src.saving.serialization_lib import SafeModeScope  # not exported by keras.saving
 
+from graphspec import catalogue
 from graphspec.backend import deep_recursion
 from graphspec.errors import Problem, SpecError, did_you_mean
 from graphspec.graph import keras_output_names, output_names, split_ref
@@ -114,9 +115,11 @@ def constructor_arguments(cls: type) -> set[str] | None:
 
 
 class _Compiler:
-    def __init__(self, custom_objects: Mapping[str, Any]) -> None:
+    def __init__(self, custom_objects: Mapping[str, Any], record: dict[tuple[str, ...], Any] | None = None) -> None:
         self.custom_objects = dict(custom_objects)
         self.collector = Collector()
+        self.record = record  # every node's output by instance path, when asked for
+        self.path: tuple[str, ...] = ()  # the block instance being built
 
     @property
     def problems(self) -> list[Problem]:
@@ -155,7 +158,8 @@ class _Compiler:
         except LookupError as error:
             raise _NodeError(error.args[0], sub + ("type",), error.args[1], code=error.args[2]) from None
         kwargs = {k: self.value(v, k, sub + (k,)) for k, v in value.items() if k != "type"}
-        self.check_arguments(cls, kwargs, sub, type_name)
+        if not _checked_at_load(cls, type_name, namespaces_for(argument)):
+            self.check_arguments(cls, kwargs, sub, type_name)
         try:
             return cls(**kwargs)
         except Exception as error:
@@ -192,6 +196,9 @@ class _Compiler:
         parts = block_output_names(graph)
         needed, uses = demand(graph, wanted)
         for node in graph.nodes:
+            if node.broken:  # its problem is reported: it and what depends on it are not built
+                tensors[node.name] = _FAILED
+                continue
             if needed is not None and node.name not in needed:
                 continue  # reaches no wanted output: as in hand-written Keras, no layer for it
             try:
@@ -209,6 +216,9 @@ class _Compiler:
                     node.origin,
                 )
                 tensors[node.name] = _FAILED
+        if self.record is not None:
+            for name, value in tensors.items():
+                self.record.setdefault(self.path + (name,), value)
         if isinstance(graph.outputs, dict):
             outputs: Any = {
                 key: self.ref(ref, tensors, graph.output_origin, (key,), parts) if wanted is None or i in wanted else None
@@ -260,6 +270,8 @@ class _Compiler:
     def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node], scope: _Scope | None = None, wanted: set[int] | None = None) -> Any:
         scope = scope if scope is not None else _Scope(layers)
         owner = by_name[node.target] if node.kind == "share" else node
+        if owner.broken:
+            raise _Reported()  # the shared node's problem is reported
         if owner.kind == "block" and owner.body is not None and isinstance(arguments, dict):
             arguments = [arguments[name] for name in owner.body.input_names]  # by name -> in order
         if owner.kind == "block" and owner.body is not None and not owner.body.as_model:
@@ -292,7 +304,8 @@ class _Compiler:
                 raise _NodeError(f"'{node.target}' is not a Keras layer class", ("type",), "use a class from keras.layers or a custom layer", code="unknown-type")
             type_name = node.target
         kwargs = {key: self.value(value, key, (key,)) for key, value in node.args.items()}
-        self.check_arguments(cls, kwargs, (), type_name)
+        if not _checked_at_load(cls, MERGE_LAYERS.get(type_name, type_name) if node.kind == "merge" else type_name, ["layers"]):
+            self.check_arguments(cls, kwargs, (), type_name)
         chain = []
         for name in self.claim(node, scope):
             try:
@@ -351,10 +364,13 @@ class _Compiler:
         body = owner.body
         assert body is not None
         before = self.collector.count
+        outer, self.path = self.path, self.path + (owner.name,)  # recorded as block_node/node, as nested ones
         try:
             _, outputs = self.graph(body, arguments if isinstance(arguments, list) else [arguments], inner, wanted)
         except _Skip:
             raise _Reported() from None
+        finally:
+            self.path = outer
         if self.collector.count > before:
             raise _Reported()
         return outputs
@@ -383,6 +399,14 @@ class _Compiler:
             except _NodeError:
                 raise
             except Exception as error:
+                if isinstance(error, IndexError) and (node.target == "dot" if node.kind == "merge" else node.target == "Dot"):
+                    raise _NodeError(
+                        f"'axes' {node.args.get('axes')!r} is past the rank of the inputs ({_shapes_text(node, arguments)}): "
+                        "an axis counts from 1 (0 is the batch dimension) up to the rank less one",
+                        ("axes",) if "axes" in node.args else ("merge",),
+                        f"with inputs of rank {_rank(arguments)}, use an axis from 1 to {_rank(arguments) - 1}, or -1 for the last",
+                        code="shape",
+                    ) from None
                 raise _NodeError(
                     f"Keras cannot apply {_layer_text(node)} to {_shapes_text(node, arguments)}: {_keras_message(error)}",
                     ("from",),
@@ -398,7 +422,13 @@ class _Compiler:
         tensors = arguments if isinstance(arguments, list) else [arguments]
         inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(body.input_names, tensors, strict=False)]
         before = self.collector.count
-        _, outputs = self.graph(body, inputs)
+        outer, self.path = self.path, self.path + (node.name,)
+        try:
+            _, outputs = self.graph(body, inputs)
+        except _Skip:
+            raise _Reported() from None
+        finally:
+            self.path = outer
         if self.collector.count > before:
             raise _Reported()
         try:
@@ -490,6 +520,15 @@ def block_output_names(graph: Graph) -> dict[str, list[str]]:
     return names
 
 
+def _checked_at_load(cls: type, type_name: str, kinds: Sequence[str]) -> bool:
+    """Whether `cls` is the Keras class the catalogue describes, so load checked its arguments."""
+    for kind in kinds:
+        info = catalogue.class_info(kind, type_name)
+        if info is not None and not info.get("open") and getattr(_NAMESPACES[kind], type_name, None) is cls:
+            return True
+    return False
+
+
 class _NodeError(Exception):
     def __init__(self, message: str, sub: tuple = (), hint: str | None = None, key: bool = False, code: str = "bad-argument") -> None:
         super().__init__(message)
@@ -515,6 +554,12 @@ def _kwargs_text(kwargs: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
 
 
+def _rank(arguments: Any) -> int:
+    """The smallest rank among the input tensors (batch dimension counted)."""
+    tensors = arguments if isinstance(arguments, list) else [arguments]
+    return min((len(t.shape) for t in tensors if hasattr(t, "shape")), default=0)
+
+
 def _layer_text(node: Node) -> str:
     return node.target if node.kind != "share" else f"the layer of node '{node.target}'"
 
@@ -532,32 +577,55 @@ def _shapes_text(node: Node, arguments: Any) -> str:
     return f"{refs} {shape(arguments)}"
 
 
-def compile_model(graph: Graph, custom_objects: Mapping[str, Any] | None = None) -> Any:
-    """Build the keras.Model of a resolved graph; compile it if the spec says how.
+def compile_model(
+    graph: Graph,
+    custom_objects: Mapping[str, Any] | None = None,
+    *,
+    problems: Sequence[Problem] = (),
+    tensors: dict[tuple[str, ...], Any] | None = None,
+) -> Any:
+    """Build the keras.Model of an expanded graph; compile it if the spec says how.
+
+    Args:
+        graph: from `graphspec.resolve.expand`; nodes marked broken are not built.
+        custom_objects: the caller's custom layers and objects by type name.
+        problems: those found before this stage; every node that does not depend on a
+            broken one is still built, so that one `SpecError` reports them all.
+        tensors: when given, filled with every node's (and input's) output by instance
+            path: ``("x",)``, ``("enc", "conv")`` for node ``conv`` of block node ``enc``.
 
     Raises:
-        SpecError: every node Keras refused, at its line, with the shapes involved.
+        SpecError: the earlier `problems` and every node Keras refused, at its line, with
+            the shapes involved.
     """
-    compiler = _Compiler(custom_objects or {})
+    compiler = _Compiler(custom_objects or {}, tensors)
     scope = keras.saving.custom_object_scope(compiler.custom_objects) if custom_objects else contextlib.nullcontext()
+
+    def failed() -> SpecError:
+        return SpecError(list(problems) + compiler.problems)
+
     # Safe mode on while building, whatever the process set with enable_unsafe_deserialization.
     # Keras's graph walk is recursive: room for a graph of any depth, for this build only.
     with scope, SafeModeScope(True), deep_recursion(layer_count(graph)):
         inputs = []
         for spec in graph.inputs:
+            if spec.broken:
+                inputs.append(_FAILED)
+                continue
             try:
                 inputs.append(keras.Input(shape=spec.shape, dtype=spec.dtype, name=spec.name, **spec.options))
             except Exception as error:
                 compiler.report(spec.origin.problem(f"input '{spec.name}': Keras rejects it: {_keras_message(error)}", code="bad-input"))
-        if compiler.problems:
-            raise SpecError(compiler.problems)
+                inputs.append(_FAILED)
         top = _Scope(taken={spec.name: f"input '{spec.name}'" for spec in graph.inputs})
         try:
-            tensors, outputs = compiler.graph(graph, inputs, top)
+            built, outputs = compiler.graph(graph, inputs, top)
         except _Skip:
-            raise SpecError(compiler.problems) from None
-        if compiler.problems:
-            raise SpecError(compiler.problems)
+            outputs = _FAILED
+        if graph.compile:
+            kwargs = _compile_arguments(graph, compiler)  # checked even when nodes failed
+        if problems or compiler.problems or outputs is _FAILED:
+            raise failed()
         if isinstance(graph.outputs, list) and len(graph.outputs) > 1:
             outputs = _named_outputs(outputs, keras_output_names(graph.outputs), top)
         try:
@@ -565,13 +633,13 @@ def compile_model(graph: Graph, custom_objects: Mapping[str, Any] | None = None)
         except Exception as error:
             assert graph.output_origin is not None
             compiler.report(graph.output_origin.problem(f"outputs: Keras cannot make a model of them: {_keras_message(error)}", code="bad-model"))
-            raise SpecError(compiler.problems) from None
-        if graph.compile:
-            _compile(model, graph, compiler)
+            raise failed() from None
+        if graph.compile and not compiler.problems:
+            _compile(model, graph, compiler, kwargs)
         if graph.expect:
-            _check_expectations(model, tensors, graph, compiler)
+            _check_expectations(model, built, graph, compiler)
         if compiler.problems:
-            raise SpecError(compiler.problems)
+            raise failed()
     return model
 
 
@@ -595,36 +663,29 @@ def _named_outputs(outputs: Sequence[Any], names: Sequence[str], scope: _Scope) 
     return named
 
 
-def _compile(model: Any, graph: Graph, compiler: _Compiler) -> None:
+def _compile_arguments(graph: Graph, compiler: _Compiler) -> dict[str, Any]:
+    """The compile section as `model.compile` takes it: ``{type: ...}`` mappings made objects."""
     origin = Origin(graph.source, ("compile",)) if graph.source else None
     kwargs = {}
-    for key, value in _by_keras_output_name(graph, list(model.output_names)).items():
+    for key, value in (graph.compile or {}).items():
         try:
             kwargs[key] = compiler.value(value, key, (key,))
         except _NodeError as error:
             compiler.report(origin.problem(f"compile: {error.message}", error.sub, key=error.key, hint=error.hint, code=error.code))  # type: ignore[union-attr]
-    for key, getter, special in (("loss", keras.losses.get, ()), ("metrics", keras.metrics.get, _METRIC_ALIASES), ("weighted_metrics", keras.metrics.get, _METRIC_ALIASES)):
-        for sub, name in _strings((graph.compile or {}).get(key), (key,)):
-            if name in special:
-                continue
-            try:
-                getter(name)  # Keras resolves these lazily, at fit time; check them now
-            except Exception:
-                compiler.report(origin.problem(f"compile: unknown {'loss' if key == 'loss' else 'metric'} '{name}'", sub, hint=f"use a name from keras.{'losses' if key == 'loss' else 'metrics'}", code="unknown-name"))  # type: ignore[union-attr]
-    if compiler.problems:
-        return
+    return kwargs
+
+
+def _compile(model: Any, graph: Graph, compiler: _Compiler, kwargs: dict[str, Any]) -> None:
+    origin = Origin(graph.source, ("compile",)) if graph.source else None
     try:
-        model.compile(**kwargs)
+        model.compile(**_by_keras_output_name(graph, kwargs, list(model.output_names)))
     except Exception as error:
         compiler.report(origin.problem(f"compile: Keras rejects it: {_keras_message(error)}", code="bad-compile"))  # type: ignore[union-attr]
 
 
-_METRIC_ALIASES = ("accuracy", "acc", "crossentropy", "ce")  # compile picks the kind from the loss
-
-
-def _by_keras_output_name(graph: Graph, keras_names: list[str]) -> dict[str, Any]:
-    """The compile section with mappings keyed by a listed output (``b.skip`` or ``b_skip``) keyed by its Keras name."""
-    compile_ = dict(graph.compile or {})
+def _by_keras_output_name(graph: Graph, kwargs: dict[str, Any], keras_names: list[str]) -> dict[str, Any]:
+    """`model.compile`'s arguments with mappings keyed by a listed output (``b.skip`` or ``b_skip``) keyed by its Keras name."""
+    compile_ = dict(kwargs)
     if not isinstance(graph.outputs, list) or len(keras_names) != len(graph.outputs):
         return compile_
     renamed = dict(zip(graph.outputs, keras_names, strict=False))
@@ -634,17 +695,6 @@ def _by_keras_output_name(graph: Graph, keras_names: list[str]) -> dict[str, Any
         if isinstance(value, dict) and "type" not in value:
             compile_[key] = {renamed.get(name, name): item for name, item in value.items()}
     return compile_
-
-
-def _strings(value: Any, path: tuple) -> list[tuple[tuple, str]]:
-    """Each string in a compile value (a name, or lists and mappings of names), with its path."""
-    if isinstance(value, str):
-        return [(path, value)]
-    if isinstance(value, list):
-        return [item for i, v in enumerate(value) for item in _strings(v, path + (i,))]
-    if isinstance(value, dict) and "type" not in value:
-        return [item for k, v in value.items() for item in _strings(v, path + (k,))]
-    return []
 
 
 def _check_expectations(model: Any, tensors: Mapping[str, Any], graph: Graph, compiler: _Compiler) -> None:

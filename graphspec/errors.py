@@ -45,8 +45,9 @@ CODES: dict[str, tuple[str, str, str]] = {
     "bad-share": ("GS205", "a share of something without a layer of its own", "share a layer or block node"),
     "unused-node": ("GS206", "warning: a node no output uses", "remove it or add it to outputs"),
     "too-many-inputs": ("GS207", "a layer that takes one tensor given several", "merge them first: {merge: concatenate, from: [...]}"),
-    "unused-block-output": ("GS208", "warning: an output of a block node that no ref uses (a flat block leaves out the layers only it needs)", "use it, or remove the output from the block"),
-    "unknown-output-name": ("GS209", "a compile loss, loss_weights or metrics mapping names no output of the model", "use an output's name: a mapping key of outputs, or a listed ref with '.' as '_'"),
+    "unused-input": ("GS208", "warning: an input no output uses (the model still demands it)", "remove it"),
+    "unused-block-output": ("GS209", "warning: an output of a block node that no ref uses (a flat block does not create the layers only it needs)", "use it, or remove the output from the block"),
+    "unknown-output-name": ("GS210", "a compile loss, loss_weights or metrics mapping names no output of the model", "use an output's name: a mapping key of outputs, or a listed ref with '.' as '_'"),
     # Params
     "unknown-param": ("GS301", "a param that is not defined (or an override of none)", "use the suggested name, or define it under params"),
     "bad-param": ("GS302", "a '$' value that is neither $name nor $(expression)", "write $name, $(expression), or $$ for a literal $"),
@@ -74,6 +75,11 @@ CODES: dict[str, tuple[str, str, str]] = {
     "bad-compile": ("GS511", "a compile section Keras rejects", "see the message"),
     "expectation": ("GS512", "the built model differs from its 'expect' section", "update 'expect' if the change is intended"),
     "missing-argument": ("GS513", "a required constructor argument is missing (Dense without units)", "add it"),
+    # Search spaces (docs/search.md)
+    "bad-search": ("GS601", "a search entry that is not a choice list, an int range or a float range", "write {choice: [a, b]}, {int: [low, high]} or {float: [low, high]}"),
+    "bad-range": ("GS602", "a search range with no values: low above high, an empty choice, a step that is not positive or misses high, a log scale from 0 or below", "fix the bounds or the step as the message says"),
+    "search-default": ("GS603", "a param whose default lies outside its search space", "make the default one of the values searched"),
+    "bad-condition": ("GS604", "a 'when' condition on a param that is not searched earlier, or on a value it never takes", "condition on an earlier choice or int param, with values it takes"),
 }
 
 

