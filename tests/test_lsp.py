@@ -367,8 +367,8 @@ def test_definition_of_refs_shares_outputs_expect_params_blocks_and_imports(clie
     text = siamese.read_text()
     client.open(siamese, text)
     client.diagnostics(siamese)
-    found = client.at("textDocument/definition", siamese, *pos(text, "share: lstm_left", 0, 9))
-    assert _locations(found) == [("siamese.yaml", rng(14, 2, 11))]
+    found = client.at("textDocument/definition", siamese, *pos(text, "share: enc_left", 0, 9))
+    assert _locations(found) == [("siamese.yaml", rng(23, 2, 10))]  # a share of a block node
     client.close_document(siamese)
 
     expect = work / "expect.yaml"
