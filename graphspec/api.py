@@ -109,7 +109,7 @@ def check(
         base_dir = FilePath(file).parent if file != "<string>" else FilePath.cwd()
     import_problems = add_imports(spec, FilePath(base_dir), limits, allow_imports_outside, (FilePath(file).resolve(),) if file != "<string>" else ())
     problems += import_problems
-    if any(p.code.startswith("import") for p in import_problems):
+    if any(p.category == "imports" for p in import_problems):
         return Checked(None, tuple(problems), None)  # unknown blocks would follow from the failed import
     structure = check_structure(spec)
     graph, found = expand(spec, params, limits, structure, custom_types)

@@ -53,14 +53,22 @@ def namespaces_for(argument: str) -> list[str]:
     return ["layers", "initializers", "regularizers", "constraints"]
 
 
+class TypeLookupError(LookupError):
+    """A type name that names no class a spec may use: what to tell the user, as fields."""
+
+    def __init__(self, message: str, hint: str | None, code: str) -> None:
+        super().__init__(message)
+        self.message, self.hint, self.code = message, hint, code
+
+
 def lookup(name: str, kinds: Sequence[str], custom_objects: Mapping[str, Any]) -> Any:
     """The class called `name` among the caller's objects and Keras's public `kinds`.
 
     Raises:
-        LookupError: with the message and hint for the user.
+        TypeLookupError: with the message, hint and code for the user.
     """
     if name in REFUSED:
-        raise LookupError(
+        raise TypeLookupError(
             f"'{name}' is refused: it {REFUSED[name]}",
             "a spec never runs code; write a custom layer and pass it in custom_objects",
             "refused",
@@ -83,7 +91,7 @@ def lookup(name: str, kinds: Sequence[str], custom_objects: Mapping[str, Any]) -
     hint = did_you_mean(name, known, what)
     if kinds == ["layers"]:
         hint = (hint + " " if hint else "") + "(a custom layer must be passed in custom_objects= or registered with Keras)"
-    raise LookupError(f"unknown {what[:-1] if len(kinds) == 1 else 'Keras object'} type '{name}'", hint, "unknown-type")
+    raise TypeLookupError(f"unknown {what[:-1] if len(kinds) == 1 else 'Keras object'} type '{name}'", hint, "unknown-type")
 
 
 def custom_type_names(custom_objects: Mapping[str, Any]) -> set[str]:
@@ -155,8 +163,8 @@ class _Compiler:
             raise _NodeError(f"'type' must name a Keras class, found {type_name!r}", sub + ("type",), code="wrong-type")
         try:
             cls = lookup(type_name, namespaces_for(argument), self.custom_objects)
-        except LookupError as error:
-            raise _NodeError(error.args[0], sub + ("type",), error.args[1], code=error.args[2]) from None
+        except TypeLookupError as error:
+            raise _NodeError(error.message, sub + ("type",), error.hint, code=error.code) from None
         kwargs = {k: self.value(v, k, sub + (k,)) for k, v in value.items() if k != "type"}
         if not _checked_at_load(cls, type_name, namespaces_for(argument)):
             self.check_arguments(cls, kwargs, sub, type_name)
@@ -298,8 +306,8 @@ class _Compiler:
         else:
             try:
                 cls = lookup(node.target, ["layers"], self.custom_objects)
-            except LookupError as error:
-                raise _NodeError(error.args[0], ("type",), error.args[1], code=error.args[2]) from None
+            except TypeLookupError as error:
+                raise _NodeError(error.message, ("type",), error.hint, code=error.code) from None
             if not (inspect.isclass(cls) and issubclass(cls, keras.layers.Layer)):
                 raise _NodeError(f"'{node.target}' is not a Keras layer class", ("type",), "use a class from keras.layers or a custom layer", code="unknown-type")
             type_name = node.target

@@ -95,8 +95,14 @@ class Problem:
         column: 1-based column.
         hint: how to fix it, one sentence.
         code: a stable kind name (``unknown-ref``), one of `CODES`; shown with its number.
+            Required, by keyword: every problem says what kind it is.
         severity: ``error`` or ``warning``.
         source_line: the text of the offending line, for the caret display.
+        path: the document path of the offending value (``("nodes", "y", "from")``),
+            ``()`` when unknown.
+        node: the name of the node it is about, or None.
+        instances: the block instances it happens in, each a path of instance names
+            (``("enc", "block_1")``); shown after the message, ``(in enc > block_1)``.
     """
 
     message: str
@@ -104,13 +110,31 @@ class Problem:
     line: int = 0
     column: int = 0
     hint: str | None = None
-    code: str = "wrong-type"
+    code: str = field(kw_only=True)
     severity: Severity = "error"
     source_line: str | None = field(default=None, compare=False)
+    path: tuple[str | int, ...] = ()
+    node: str | None = None
+    instances: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def category(self) -> str:
+        """The kind's group, from its GS number: ``file``, ``structure``, ``graph``, ``params``,
+        ``blocks``, ``imports``, ``keras`` or ``search`` (``unknown`` for a code not in `CODES`)."""
+        return category(self.code)
+
+    @property
+    def text(self) -> str:
+        """The message with the block instances it happens in: ``... (in enc, dec)``."""
+        named = [" > ".join(i) for i in self.instances if i]
+        if not named:
+            return self.message
+        shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+        return f"{self.message} (in {shown})"
 
     def format(self, context: bool = False) -> str:
         """``file:line:col: severity: message hint [code]``, optionally with a caret line."""
-        text = f"{printable(self.file)}:{self.line}:{self.column}: {self.severity}: {printable(self.message)}"
+        text = f"{printable(self.file)}:{self.line}:{self.column}: {self.severity}: {printable(self.text)}"
         if self.hint:
             text += f"; {printable(self.hint)}"
         text += f" [{CODES[self.code][0]} {self.code}]" if self.code in CODES else f" [{self.code}]"
@@ -121,6 +145,28 @@ class Problem:
 
     def __str__(self) -> str:
         return self.format()
+
+
+# Groups of problem kinds by GS number, low end inclusive: (first, last, group).
+CATEGORIES: tuple[tuple[int, int, str], ...] = (
+    (1, 99, "file"),
+    (101, 199, "structure"),
+    (201, 299, "graph"),
+    (301, 399, "params"),
+    (401, 403, "blocks"),
+    (404, 499, "imports"),
+    (501, 599, "keras"),
+    (601, 699, "search"),
+)
+
+
+def category(code: str) -> str:
+    """The group of a problem kind, from its GS number (``GS405`` -> ``imports``);
+    ``unknown`` for a code not in `CODES`."""
+    if code not in CODES:
+        return "unknown"
+    number = int(CODES[code][0][2:])
+    return next((group for first, last, group in CATEGORIES if first <= number <= last), "unknown")
 
 
 def printable(text: str) -> str:

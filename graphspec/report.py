@@ -28,9 +28,24 @@ def format_text(problems: Sequence[Problem]) -> str:
 
 
 def format_json(problems: Sequence[Problem]) -> str:
-    """A JSON list of the problems' fields, plus the code's stable number (``GS201``)."""
-    fields = ("file", "line", "column", "severity", "code", "message", "hint")
-    rows = [{**{k: getattr(p, k) for k in fields}, "number": _number(p.code)} for p in problems]
+    """A JSON list of the problems' fields, plus the code's stable number (``GS201``) and group.
+
+    ``path`` is the document path of the offending value as a list of keys and indexes
+    (``["nodes", "y", "from"]``, empty when unknown), ``node`` the node's name or null,
+    ``instances`` the block instances it happens in (each a list of instance names);
+    ``message`` leaves the instances out (the text format appends them).
+    """
+    fields = ("file", "line", "column", "severity", "code", "message", "hint", "node")
+    rows = [
+        {
+            **{k: getattr(p, k) for k in fields},
+            "path": list(p.path),
+            "instances": [list(i) for i in p.instances],
+            "number": _number(p.code),
+            "category": p.category,
+        }
+        for p in problems
+    ]
     return json.dumps(rows, indent=2) + "\n"
 
 
@@ -75,6 +90,10 @@ def format_sarif(problems: Sequence[Problem]) -> str:
         }
         if problem.code in CODES:
             result["ruleIndex"] = names.index(problem.code)
+        properties = {"path": list(problem.path), "node": problem.node, "instances": [list(i) for i in problem.instances]}
+        result["properties"] = {k: v for k, v in properties.items() if v}
+        if not result["properties"]:
+            del result["properties"]
         results.append(result)
     log = {
         "$schema": SARIF_SCHEMA,
@@ -115,7 +134,7 @@ def _title(code: str) -> str:
 
 
 def _message(problem: Problem) -> str:
-    return problem.message + (f"; {problem.hint}" if problem.hint else "")
+    return problem.text + (f"; {problem.hint}" if problem.hint else "")
 
 
 def _keep_line_breaks(text: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphspec import catalogue
@@ -149,10 +149,9 @@ class Collector:
     def problems(self) -> list[Problem]:
         merged = []
         for problem, instances in self.found.items():
-            named = [" > ".join(i) for i in instances if i]
+            named = tuple(i for i in instances if i)
             if named:
-                shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
-                problem = Problem(**{**problem.__dict__, "message": f"{problem.message} (in {shown})"})
+                problem = replace(problem, instances=problem.instances + named)
             merged.append(problem)
         return merged
 

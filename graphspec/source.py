@@ -72,7 +72,8 @@ class SourceMap:
         return self.values.get((), Mark(1, 1))
 
     def problem(self, path: Path, message: str, *, key: bool = False, **kwargs: Any) -> Problem:
-        """A `Problem` located at `path` in this file."""
+        """A `Problem` located at `path` in this file, keeping the path and the node it names."""
+        kwargs.setdefault("node", node_name(path))
         mark = self.locate(path, key=key)
         line_text = (
             self.text_lines[mark.line - 1] if 0 < mark.line <= len(self.text_lines) else None
@@ -83,8 +84,19 @@ class SourceMap:
             line=mark.line,
             column=mark.column,
             source_line=line_text,
+            path=tuple(path),
             **kwargs,
         )
+
+
+def node_name(path: Path) -> str | None:
+    """The node a document path is inside: ``("nodes", "y", "from")`` and
+    ``("blocks", "res", "nodes", "y")`` -> ``"y"``; None outside nodes."""
+    if len(path) >= 2 and path[0] == "nodes":
+        return str(path[1])
+    if len(path) >= 4 and path[0] == "blocks" and path[2] == "nodes":
+        return str(path[3])
+    return None
 
 
 @dataclass

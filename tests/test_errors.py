@@ -63,8 +63,8 @@ def test_format_and_caret() -> None:
 
 
 def test_problems_are_sorted_and_unique() -> None:
-    a = Problem("a", file="f", line=2, column=1)
-    b = Problem("b", file="f", line=1, column=1)
+    a = Problem("a", file="f", line=2, column=1, code="unknown-ref")
+    b = Problem("b", file="f", line=1, column=1, code="unknown-ref")
     assert SpecError([a, b, a]).problems == [b, a]
 
 

@@ -164,7 +164,7 @@ def test_github_leaves_out_an_unknown_line_and_marks_warnings() -> None:
 
 
 def test_github_output_has_no_terminal_controls_but_keeps_the_text() -> None:
-    problem = Problem("node '\x1b[31mx': bad", file="f\x07.yaml", line=1, column=1)
+    problem = Problem("node '\x1b[31mx': bad", file="f\x07.yaml", line=1, column=1, code="wrong-type")
     ((_, properties, message),) = annotations(format_github([problem]))
     assert properties["file"] == "f\\x07.yaml"
     assert message == "node '\\x1b[31mx': bad"

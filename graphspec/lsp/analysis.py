@@ -159,7 +159,7 @@ def check(file: str, text: str, parsed: SpecText | None = None, texts: Callable[
         shown_file = file if where == os.path.realpath(file) else problem.file
         span = sources[where].span_at(max(problem.line, 1), max(problem.column, 1))
         result.findings.setdefault(shown_file, []).append(
-            Finding(shown_file, span, problem.severity, problem.code, problem.message, problem.hint)
+            Finding(shown_file, span, problem.severity, problem.code, problem.text, problem.hint)
         )
     return result
 
