@@ -1,4 +1,5 @@
-"""The whole pipeline in three functions: text -> Spec -> resolved graph -> keras.Model."""
+"""The public entry points, and the pipeline they chain: `check` runs read -> validate -> link
+-> analyze -> expand, `build_checked` lowers the result to Keras (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -89,29 +90,35 @@ def check(
     allow_imports_outside: bool = False,
     custom_types: Collection[str] = (),
 ) -> Checked:
-    """Every check that needs no Keras, each stage once: parse, validate, imports, graph, expand.
+    """The pipeline up to lowering, each stage once: read -> validate -> link -> analyze -> expand.
 
-    Problems are returned, not raised, so that `build` can go on with the nodes they do
-    not touch (arguments as `loads`).
+    `build_checked` is the last stage, lower (docs/architecture.md has the table). Problems
+    are returned, not raised, so that `build` can go on with the nodes they do not touch
+    (arguments as `loads`).
 
     Raises:
         SpecError: only when the text cannot be parsed, or is past `limits`.
     """
     limits = limits or Limits()
+    # read: YAML text -> plain data + source map
     document = parse_yaml(text, file, limits)
+    # validate: data -> Spec (the document's models), and every per-node check
     spec, problems = validate_document(document.data, document.source)
     if spec is None:
         return Checked(None, tuple(problems), None)
     if spec.name is None and file != "<string>":
         spec.name = FilePath(file).stem
     problems += check_search(spec)
+    # link: imported block libraries join the spec's blocks
     if base_dir is None:
         base_dir = FilePath(file).parent if file != "<string>" else FilePath.cwd()
     import_problems = add_imports(spec, FilePath(base_dir), limits, allow_imports_outside, (FilePath(file).resolve(),) if file != "<string>" else ())
     problems += import_problems
     if any(p.category == "imports" for p in import_problems):
         return Checked(None, tuple(problems), None)  # unknown blocks would follow from the failed import
+    # analyze: refs, cycles, build order, unused nodes, in every scope
     structure = check_structure(spec)
+    # expand: params substituted, blocks instantiated, repeat unrolled, arguments checked
     graph, found = expand(spec, params, limits, structure, custom_types)
     problems += found
     overrides = MappingProxyType(dict(params or {}))
