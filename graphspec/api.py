@@ -15,7 +15,7 @@ from graphspec.errors import Problem, SpecError
 from graphspec.imports import add_imports, read_text
 from graphspec.resolve import Graph, check_structure, expand
 from graphspec.search import check_search
-from graphspec.source import Limits, parse_yaml
+from graphspec.source import Limits, collector_paused, parse_yaml
 from graphspec.spec import Checks, Spec, validate_document
 
 if TYPE_CHECKING:  # keras is imported by `build` only
@@ -80,6 +80,7 @@ class Checked:
         return self.spec.warnings if self.spec is not None else []
 
 
+@collector_paused()  # many small objects, no cycles: full collections made 100,000 nodes 1.5x slower
 def check(
     text: str,
     *,
