@@ -538,7 +538,7 @@ def _checked_at_load(cls: type, type_name: str, kinds: Sequence[str]) -> bool:
 
 
 class _NodeError(Exception):
-    def __init__(self, message: str, sub: tuple = (), hint: str | None = None, key: bool = False, code: str = "bad-argument") -> None:
+    def __init__(self, message: str, sub: tuple = (), hint: str | None = None, key: bool = False, *, code: str) -> None:
         super().__init__(message)
         self.message, self.sub, self.hint, self.key, self.code = message, sub, hint, key, code
 
@@ -549,7 +549,7 @@ class _Skip(Exception):
 
 class _Reported(_NodeError):
     def __init__(self) -> None:
-        super().__init__("")
+        super().__init__("", code="bad-argument")  # never shown
 
 
 def _keras_message(error: Exception) -> str:

@@ -25,7 +25,7 @@ MAX_EXPONENT = 64
 class ParamError(Exception):
     """A param or expression that cannot be resolved; the caller locates it."""
 
-    def __init__(self, message: str, hint: str | None = None, code: str = "bad-param") -> None:
+    def __init__(self, message: str, hint: str | None = None, *, code: str) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -358,7 +358,7 @@ class _FollowOn(ParamError):
     """A value that needs a param whose own problem is reported already: not reported again."""
 
     def __init__(self) -> None:
-        super().__init__("follows from another problem")
+        super().__init__("follows from another problem", code="bad-param")  # never shown
 
 
 @dataclass

@@ -179,9 +179,12 @@ class _Builder:
         self.documents = 0
         self.problems: list[Problem] = []
 
-    def problem(self, mark: Mark, message: str, **kwargs: Any) -> None:
+    def problem(self, mark: Mark, message: str, path: Path | None = None, **kwargs: Any) -> None:
+        """A problem at `mark`; its path is `path`, else that of the mapping or list being built."""
         line = self.source.text_lines[mark.line - 1] if 0 < mark.line <= len(self.source.text_lines) else None
-        self.problems.append(Problem(message, file=self.source.file, line=mark.line, column=mark.column, source_line=line, **kwargs))
+        if path is None:
+            path = self.stack[-1].path if self.stack else ()
+        self.problems.append(Problem(message, file=self.source.file, line=mark.line, column=mark.column, source_line=line, path=path, node=node_name(path), **kwargs))
 
     def run(self, loader: Any) -> Any:
         while loader.check_event():
@@ -234,7 +237,7 @@ class _Builder:
             frame.key = _DISCARD
         elif key in frame.value:  # type: ignore[operator]
             first = self.source.keys[path]
-            self.problem(mark, f"{_owner_prefix(frame.path)}duplicate key '{key}' (first at line {first.line})", hint="each key may appear once in a mapping; remove or rename one", code="duplicate-key")
+            self.problem(mark, f"{_owner_prefix(frame.path)}duplicate key '{key}' (first at line {first.line})", path, hint="each key may appear once in a mapping; remove or rename one", code="duplicate-key")
             frame.key = _DISCARD
         else:
             self.source.keys[path] = mark

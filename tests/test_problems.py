@@ -90,8 +90,9 @@ def test_a_problem_without_a_code_cannot_be_made() -> None:
 
 
 def test_every_problem_made_in_the_package_names_its_code() -> None:
-    """Calls of `Problem` and of the `problem` helpers that wrap it (which pass **kwargs on)
-    name ``code=``: a forgotten one would be a TypeError only when that mistake is made."""
+    """Calls of `Problem`, of the `problem` helpers that wrap it (which pass **kwargs on) and
+    of the exceptions that become problems (`ParamError`, the compiler's `_NodeError`) name
+    ``code=``: a forgotten one would be a TypeError only when that mistake is made."""
     missing = []
     for file in sorted((Path(__file__).parents[1] / "graphspec").rglob("*.py")):
         for call in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
@@ -99,7 +100,7 @@ def test_every_problem_made_in_the_package_names_its_code() -> None:
                 continue
             name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", None)
             keywords = {k.arg for k in call.keywords}
-            if name in ("Problem", "problem") and "code" not in keywords and None not in keywords:
+            if name in ("Problem", "problem", "ParamError", "_NodeError") and "code" not in keywords and None not in keywords:
                 missing.append(f"{file}:{call.lineno}")
     assert missing == []
 
@@ -118,3 +119,18 @@ def test_an_import_failure_stops_before_the_blocks_it_would_have_given(tmp_path:
     spec.write_text("imports: [gone.yaml]\ninputs: {x: {shape: [4]}}\nnodes: {y: {block: res, from: x}}\noutputs: [y]\n")
     checked = check(spec.read_text(), file=str(spec))
     assert [(p.code, p.category, p.path) for p in checked.problems] == [("import-missing", "imports", ("imports", 0))]
+
+
+def test_a_duplicate_key_carries_its_path_and_node() -> None:
+    text = "inputs: {x: {shape: [4]}}\nnodes:\n  y: {type: Dense, units: 2, units: 3, from: x}\noutputs: [y]\n"
+    with pytest.raises(SpecError) as caught:
+        loads(text)
+    (problem,) = caught.value.problems
+    assert (problem.code, problem.path, problem.node, problem.line) == ("duplicate-key", ("nodes", "y", "units"), "y", 3)
+
+
+def test_a_tag_carries_the_path_of_the_mapping_it_is_in() -> None:
+    with pytest.raises(SpecError) as caught:
+        loads("inputs: {x: {shape: [4]}}\nnodes:\n  y: {type: !!python/name:os.system Dense, from: x}\noutputs: [y]\n")
+    (problem,) = caught.value.problems
+    assert (problem.code, problem.path, problem.node) == ("yaml-tag", ("nodes", "y"), "y")

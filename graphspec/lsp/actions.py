@@ -72,18 +72,20 @@ def _did_you_mean(text: SpecText, finding: Finding) -> list[Action]:
     ]
 
 
-def _node_path(message: str) -> tuple[Any, ...] | None:
-    """The document path of the node a message names: ``node 'y'`` or ``block 'b', node 'y'``."""
-    match = re.match(r"block '([^']*)', node '([^']*)'", message)
-    if match:
-        return ("blocks", match.group(1), "nodes", match.group(2))
-    match = re.match(r"node '([^']*)'", message)
-    return ("nodes", match.group(1)) if match else None
+def _node_path(finding: Finding) -> tuple[Any, ...] | None:
+    """The document path of the node a finding is in: ``("nodes", "y")`` or
+    ``("blocks", "b", "nodes", "y")``; None outside nodes."""
+    path = finding.path
+    if len(path) >= 2 and path[0] == "nodes":
+        return path[:2]
+    if len(path) >= 4 and path[0] == "blocks" and path[2] == "nodes":
+        return path[:4]
+    return None
 
 
 def _missing_param(text: SpecText, finding: Finding) -> list[Action]:
     names = _QUOTED.findall(finding.message)
-    path = _node_path(finding.message)
+    path = _node_path(finding)
     if len(names) < 3 or path is None or not text.ok:
         return []
     block, param = names[-2], names[-1]
@@ -116,7 +118,7 @@ def _value_for(text: SpecText, block: str, param: str) -> str:
 
 
 def _merge_first(text: SpecText, finding: Finding) -> list[Action]:
-    path = _node_path(finding.message)
+    path = _node_path(finding)
     token = _token(text, finding.span)
     if path is None or not token.startswith("[") or not text.ok:
         return []

@@ -46,6 +46,7 @@ class Finding:
     code: str
     message: str
     hint: str | None = None
+    path: tuple[str | int, ...] = ()  # the problem's document path, () when unknown
 
     @property
     def number(self) -> str | None:
@@ -159,7 +160,7 @@ def check(file: str, text: str, parsed: SpecText | None = None, texts: Callable[
         shown_file = file if where == os.path.realpath(file) else problem.file
         span = sources[where].span_at(max(problem.line, 1), max(problem.column, 1))
         result.findings.setdefault(shown_file, []).append(
-            Finding(shown_file, span, problem.severity, problem.code, problem.text, problem.hint)
+            Finding(shown_file, span, problem.severity, problem.code, problem.text, problem.hint, problem.path)
         )
     return result
 
