@@ -137,7 +137,11 @@ def check_scope(
             if name is not None:
                 uses.add_edge(name, "<outputs>")
 
-    for component in nx.strongly_connected_components(graph):
+    try:  # a DAG, the usual case, needs no search for cycles
+        order, cyclic = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__)), False
+    except nx.NetworkXUnfeasible:
+        order, cyclic = [], True
+    for component in nx.strongly_connected_components(graph) if cyclic else ():
         if len(component) == 1:
             (single,) = component
             if not graph.has_edge(single, single):
@@ -157,7 +161,7 @@ def check_scope(
     if result.problems:
         return result
 
-    result.order = [n for n in nx.lexicographical_topological_sort(graph, key=position.__getitem__) if n in nodes]
+    result.order = [n for n in order if n in nodes]
     if "<outputs>" in uses:
         used = nx.ancestors(uses, "<outputs>")
         for name in nodes:

@@ -118,6 +118,8 @@ _FLOAT = re.compile(
 
 
 def _plain_scalar(text: str) -> Any:
+    if text[:1].isalpha():  # a name (most scalars): only null and the booleans are not strings
+        return _BOOL.get(text, None if text in ("null", "Null", "NULL") else text)
     if _NULL.match(text):
         return None
     if text in _BOOL:
