@@ -19,6 +19,9 @@ Part 2 times `python -m graphspec validate examples/branch.yaml` as a fresh proc
 against `python -c "import tensorflow"` and `python -c pass`, runs alternating, and
 checks that `validate` never imports TensorFlow.
 
+`--memory` measures, with tracemalloc, the bytes per node `loads` allocates at its peak
+and keeps in the returned Spec.
+
 `--profile` runs cProfile on the 10,000- and 100,000-node specs and lists the functions
 whose calls grow faster than the node count (super-linear), with the own-time growth of
 the top functions and wall times of each stage (parse, validate, graph checks, resolve).
@@ -124,6 +127,28 @@ def load_table(kinds: list[str], sizes: list[int], repeats: int) -> list[dict]:
             )
             r = rows[-1]
             print(f"  {kind:<7} {n:>8,} {r['lines']:>8,} {r['bytes']:>11,} {runs:>4} {seconds:>9.3f} {best:>9.3f} {r['us_per_node']:>9.1f} {r['min_us_per_node']:>9.1f} {floor:>8.3f} {r['x_floor']:>7.1f}", flush=True)
+    return rows
+
+
+def memory_table(kinds: list[str], sizes: list[int]) -> list[dict]:
+    """Bytes per node that `loads` allocates at its peak and keeps in the returned Spec
+    (tracemalloc, one run each; the text itself not counted)."""
+    import tracemalloc
+
+    rows = []
+    for kind in kinds:
+        for n in sizes:
+            text = _specs.KINDS[kind](n)
+            gc.collect()
+            tracemalloc.start()
+            base = tracemalloc.get_traced_memory()[0]
+            spec = graphspec.loads(text, limits=BIG)
+            kept, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            del spec
+            row = {"kind": kind, "nodes": n, "peak_bytes_per_node": (peak - base) / n, "kept_bytes_per_node": (kept - base) / n}
+            rows.append(row)
+            print(f"  {kind:<7} {n:>8,} {row['peak_bytes_per_node']:>12,.0f} {row['kept_bytes_per_node']:>12,.0f}", flush=True)
     return rows
 
 
@@ -246,6 +271,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile 10,000 vs 100,000 nodes")
     parser.add_argument("--profile-sizes", default="10000,100000")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--memory", action="store_true", help="bytes per node at the peak of loads and kept in the Spec")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     kinds = args.kinds.split(",")
@@ -256,6 +282,11 @@ def main() -> None:
         print("alone + networkx's topological sort of the top-level graph (min of runs); x floor = min s / floor")
         print(f"  {'kind':<7} {'nodes':>8} {'lines':>8} {'bytes':>11} {'runs':>4} {'median s':>9} {'min s':>9} {'us/node':>9} {'min':>9} {'floor s':>8} {'x floor':>7}")
         results["loads"] = load_table(kinds, [int(s) for s in args.sizes.split(",")], args.repeats)
+
+    if args.memory:
+        print("\nmemory of graphspec.loads (tracemalloc, one run each)")
+        print(f"  {'kind':<7} {'nodes':>8} {'peak B/node':>12} {'kept B/node':>12}")
+        results["memory"] = memory_table(kinds, [int(s) for s in args.sizes.split(",")])
 
     if not args.no_cold:
         print(f"\ncold processes ({args.cold_runs} runs each, alternating; median / min seconds)")
