@@ -185,7 +185,7 @@ class SpecError(Exception):
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: list[Problem] = sorted(
-            _unique(problems), key=lambda p: (p.file, p.line, p.column, p.message)
+            _unique(problems), key=lambda p: (p.file, p.line, p.column, p.text)
         )
         super().__init__(self.__str__())
 

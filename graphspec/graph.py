@@ -80,6 +80,7 @@ def check_scope(
     uses.add_nodes_from(position)
     known = list(position)
     unknown = [0]
+    backward = False  # a ref to a node later in the file: file order is not a build order
     out_base = base[:-1] + ("outputs",)
 
     def check_ref(ref: str, path: Path, who: str) -> str | None:
@@ -105,6 +106,7 @@ def check_scope(
             if source_name is not None:
                 graph.add_edge(source_name, name)
                 uses.add_edge(source_name, name)
+                backward = backward or position[source_name] >= position[name]
         if node.kind == "share":
             target = node.share or ""
             shared = nodes.get(target)
@@ -137,10 +139,13 @@ def check_scope(
             if name is not None:
                 uses.add_edge(name, "<outputs>")
 
-    try:  # a DAG, the usual case, needs no search for cycles
-        order, cyclic = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__)), False
-    except nx.NetworkXUnfeasible:
-        order, cyclic = [], True
+    if not backward:  # every ref to an earlier node: file order is the sort's own answer, and no cycle
+        order, cyclic = list(position), False
+    else:
+        try:  # the sort finds any cycle: no search for one in a DAG
+            order, cyclic = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__)), False
+        except nx.NetworkXUnfeasible:
+            order, cyclic = [], True
     for component in nx.strongly_connected_components(graph) if cyclic else ():
         if len(component) == 1:
             (single,) = component

@@ -203,7 +203,9 @@ def test_instance_errors_are_reported_once_per_definition_line() -> None:
         graphspec.loads(text, file="r.yaml")
     (problem,) = error.value.problems
     assert (problem.line, problem.column) == (9, 31)
-    assert problem.message == "block 'residual', node 'b': unknown param 'filter' (in s1 > r)"
+    assert problem.message == "block 'residual', node 'b': unknown param 'filter'"
+    assert (problem.instances, problem.node) == ((("s1", "r"),), "b")
+    assert problem.text == "block 'residual', node 'b': unknown param 'filter' (in s1 > r)"
     assert problem.hint == "did you mean 'filters'?"
 
 
@@ -253,7 +255,7 @@ def test_errors_in_imported_blocks_point_into_the_library(tmp_path: Path) -> Non
         graphspec.load(tmp_path / "main.yaml")
     (problem,) = error.value.problems
     assert problem.file.endswith("blocks.yaml") and problem.line == 8
-    assert "(in d)" in problem.message
+    assert problem.instances == (("d",),) and "(in d)" in problem.text
 
 
 def test_share_of_a_flat_block_uses_the_outputs_it_needs_with_the_same_weights() -> None:
