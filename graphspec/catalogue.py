@@ -18,14 +18,20 @@ import functools
 import json
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphspec.errors import did_you_mean
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.json")
 
-# One finding: (path below the node, message, hint or None, code).
-Finding = tuple[tuple, str, str | None, str]
+class Finding(NamedTuple):
+    """One mistake in a layer's (or the compile section's) arguments, before it is placed in
+    a file: `graphspec.resolve` makes it a `Problem` at the node's path + `sub`."""
+
+    sub: tuple  # the path below the node (or the compile section)
+    message: str
+    hint: str | None
+    code: str
 
 # The namespaces a ``{type: ...}`` value of an argument is looked up in, as in
 # graphspec.compiler.namespaces_for.
@@ -196,7 +202,7 @@ def _check_arguments(type_name: str, info: dict[str, Any], args: dict[str, Any],
     if missing and not info.get("open"):
         listed = ", ".join(f"'{key}'" for key in missing)
         example = ", ".join(f"{key}: ..." for key in missing)
-        yield (base, f"{type_name} needs {listed}", f"add {example}", "missing-argument")
+        yield Finding(base, f"{type_name} needs {listed}", f"add {example}", "missing-argument")
     for key, value in args.items():
         if key == "name" and not base:
             continue  # reported by the spec checks: the node's name is the layer's
@@ -205,7 +211,7 @@ def _check_arguments(type_name: str, info: dict[str, Any], args: dict[str, Any],
             if info.get("open"):
                 continue
             if key in info.get("passed_by_class", ()):
-                yield (
+                yield Finding(
                     base + (key,),
                     f"{type_name} sets '{key}' itself; it is not an argument",
                     f"remove '{key}'",
@@ -213,12 +219,12 @@ def _check_arguments(type_name: str, info: dict[str, Any], args: dict[str, Any],
                 )
                 continue
             choices = sorted(k for k in described if k != "name")
-            yield (base + (key,), f"{type_name} has no argument '{key}'", did_you_mean(str(key), choices, "arguments"), "unknown-argument")
+            yield Finding(base + (key,), f"{type_name} has no argument '{key}'", did_you_mean(str(key), choices, "arguments"), "unknown-argument")
             continue
         if key == "dtype" and isinstance(value, str) and not _is_param(value):
             wrong = check_dtype(value, policy=True)
             if wrong:
-                yield (base + (key,), f"{type_name}: {wrong[0]}", wrong[1], "bad-choice")
+                yield Finding(base + (key,), f"{type_name}: {wrong[0]}", wrong[1], "bad-choice")
             continue
         yield from _check_value(type_name, str(key), spec, value, base + (key,), custom)
 
@@ -230,11 +236,11 @@ def _check_value(owner: str, key: str, spec: dict[str, Any], value: Any, path: t
     if value is None:
         if spec.get("nullable") or ("default" in spec and spec["default"] is None) or kind in ("activation",) + _OBJECT_TYPES:
             return
-        yield (path, f"{owner}: {key} must be {_TYPE_TEXT.get(kind, 'given')}, found nothing (null)", _default_hint(spec), "wrong-type")
+        yield Finding(path, f"{owner}: {key} must be {_TYPE_TEXT.get(kind, 'given')}, found nothing (null)", _default_hint(spec), "wrong-type")
         return
     if kind in ("int", "float", "bool", "ints", "numbers"):
         if not _fits(kind, value):
-            yield (path, f"{owner}: {key} must be {_TYPE_TEXT[kind]}, found {_describe(value)}", _type_hint(kind, value), "wrong-type")
+            yield Finding(path, f"{owner}: {key} must be {_TYPE_TEXT[kind]}, found {_describe(value)}", _type_hint(kind, value), "wrong-type")
         return
     if kind == "str":
         yield from _check_string(owner, key, spec, value, path)
@@ -254,7 +260,7 @@ def _check_string(owner: str, key: str, spec: dict[str, Any], value: Any, path: 
     if not isinstance(value, str):
         choices = spec.get("choices")
         expected = "one of " + ", ".join(f"'{c}'" for c in choices) if choices else "a string"
-        yield (path, f"{owner}: {key} must be {expected}, found {_describe(value)}", None, "wrong-type")
+        yield Finding(path, f"{owner}: {key} must be {expected}, found {_describe(value)}", None, "wrong-type")
         return
     choices = spec.get("choices")
     if not choices:
@@ -267,7 +273,7 @@ def _check_string(owner: str, key: str, spec: dict[str, Any], value: Any, path: 
     hint = did_you_mean(value, choices, "values")
     if spec.get("nullable"):
         listed += " or null"
-    yield (path, f"{owner}: {key} must be one of {listed}, found '{value}'", hint, "bad-choice")
+    yield Finding(path, f"{owner}: {key} must be one of {listed}, found '{value}'", hint, "bad-choice")
 
 
 def _check_object(
@@ -279,13 +285,13 @@ def _check_object(
             return
         if names_kind != "activations" and any(value in class_names(ns) for ns in namespaces):
             return  # a class name as a string ("HeNormal"): Keras deserializes it
-        yield (path, f"{owner}: unknown {what} '{value}'", did_you_mean(value, known_names(names_kind), f"{what}s"), "unknown-name")
+        yield Finding(path, f"{owner}: unknown {what} '{value}'", did_you_mean(value, known_names(names_kind), f"{what}s"), "unknown-name")
         return
     if isinstance(value, dict) and "type" in value:
         yield from _check_typed(owner, key, value, path, custom, namespaces, what)
         return
     if isinstance(value, (bool, int, float, dict)):  # a mapping without 'type' is no Keras object either
-        yield (path, f"{owner}: {key} must be the name of {_article(what)} or a {{type: ...}} mapping, found {_describe(value)}", None, "wrong-type")
+        yield Finding(path, f"{owner}: {key} must be the name of {_article(what)} or a {{type: ...}} mapping, found {_describe(value)}", None, "wrong-type")
 
 
 def _check_typed(owner: str, key: str, value: dict[str, Any], path: tuple, custom: set[str], namespaces: list[str], what: str) -> Iterable[Finding]:
@@ -293,7 +299,7 @@ def _check_typed(owner: str, key: str, value: dict[str, Any], path: tuple, custo
     if _is_param(type_name):
         return
     if not isinstance(type_name, str):
-        yield (path + ("type",), f"{owner}: {key}: 'type' must name a Keras class, found {_describe(type_name)}", None, "wrong-type")
+        yield Finding(path + ("type",), f"{owner}: {key}: 'type' must name a Keras class, found {_describe(type_name)}", None, "wrong-type")
         return
     if type_name in custom or ">" in type_name:
         return
@@ -305,7 +311,7 @@ def _check_typed(owner: str, key: str, value: dict[str, Any], path: tuple, custo
             return
     known = [n for ns in namespaces for n in class_names(ns) if n[:1].isupper()]
     noun = f"{what} type" if len(namespaces) == 1 else "Keras object type"
-    yield (path + ("type",), f"{owner}: {key}: unknown {noun} '{type_name}'", _custom_hint(did_you_mean(type_name, known, f"{what}s")), "unknown-type")
+    yield Finding(path + ("type",), f"{owner}: {key}: unknown {noun} '{type_name}'", _custom_hint(did_you_mean(type_name, known, f"{what}s")), "unknown-type")
 
 
 def _check_layer_value(owner: str, key: str, value: Any, path: tuple, custom: set[str]) -> Iterable[Finding]:
@@ -320,11 +326,11 @@ def _check_layer_value(owner: str, key: str, value: Any, path: tuple, custom: se
         if _is_param(type_name) or (isinstance(type_name, str) and (type_name in custom or ">" in type_name)):
             return
         if not isinstance(type_name, str):
-            yield (path + ("type",), f"{owner}: {key}: 'type' must name a Keras layer, found {_describe(type_name)}", None, "wrong-type")
+            yield Finding(path + ("type",), f"{owner}: {key}: 'type' must name a Keras layer, found {_describe(type_name)}", None, "wrong-type")
             return
         info = layer_info(type_name)
         if info is None:
-            yield (
+            yield Finding(
                 path + ("type",),
                 f"{owner}: {key}: unknown layer type '{type_name}'",
                 _custom_hint(did_you_mean(type_name, layer_names(), "layers")),
@@ -333,7 +339,7 @@ def _check_layer_value(owner: str, key: str, value: Any, path: tuple, custom: se
             return
         yield from _check_arguments(type_name, info, {k: v for k, v in value.items() if k != "type"}, path, custom)
         return
-    yield (path, f"{owner}: {key} must be a layer, written as a mapping such as {{type: LSTM, units: 64}}, found {_describe(value)}", None, "wrong-type")
+    yield Finding(path, f"{owner}: {key} must be a layer, written as a mapping such as {{type: LSTM, units: 64}}, found {_describe(value)}", None, "wrong-type")
 
 
 # -- values --------------------------------------------------------------------------
@@ -480,7 +486,7 @@ def serialized_objects(value: Any, path: tuple = ()) -> Iterable[tuple]:
 
 def serialized_finding(path: tuple) -> Finding:
     """The finding for a serialized-form mapping at `path` (see `serialized_objects`)."""
-    return (
+    return Finding(
         path,
         "a mapping with 'class_name', 'module' or 'config' (Keras's serialized form) is not accepted",
         "write the object as {type: ClassName, argument: value}",
@@ -509,13 +515,13 @@ def check_compile_arguments(values: dict[str, Any], custom: Collection[str] = ()
             continue
         if key in ("run_eagerly", "auto_scale_loss"):
             if not isinstance(value, bool):
-                findings.append((path, f"{key} must be true or false, found {_describe(value)}", bool_hint(value), "wrong-type"))
+                findings.append(Finding(path, f"{key} must be true or false, found {_describe(value)}", bool_hint(value), "wrong-type"))
         elif key == "jit_compile":
             if not isinstance(value, bool) and value != "auto":
-                findings.append((path, f"jit_compile must be true, false or 'auto', found {_describe(value)}", bool_hint(value), "wrong-type"))
+                findings.append(Finding(path, f"jit_compile must be true, false or 'auto', found {_describe(value)}", bool_hint(value), "wrong-type"))
         elif key == "steps_per_execution":
             if not (_is_int(value) and value >= 1):
-                findings.append((path, f"steps_per_execution must be a positive integer, found {_describe(value)}", None, "wrong-type"))
+                findings.append(Finding(path, f"steps_per_execution must be a positive integer, found {_describe(value)}", None, "wrong-type"))
         elif key == "loss_weights":
             findings += _check_loss_weights(value, path)
         elif key in _COMPILE_KINDS:
@@ -529,7 +535,7 @@ def _check_loss_weights(value: Any, path: tuple) -> list[Finding]:
     if isinstance(value, (list, dict)):
         items = value.items() if isinstance(value, dict) else enumerate(value)
         return [finding for key, item in items for finding in _check_loss_weights(item, (*path, key)) if not isinstance(item, (list, dict))]
-    return [(path, f"loss_weights must be numbers, found {_describe(value)}", None, "wrong-type")]
+    return [Finding(path, f"loss_weights must be numbers, found {_describe(value)}", None, "wrong-type")]
 
 
 def _check_compile_objects(key: str, value: Any, path: tuple, custom: set[str], by_output: bool) -> list[Finding]:
@@ -540,15 +546,15 @@ def _check_compile_objects(key: str, value: Any, path: tuple, custom: set[str], 
     if isinstance(value, str):
         if value in custom or ">" in value or is_known_name(kind, value):
             return []
-        return [(path, f"unknown {what} '{value}'", did_you_mean(value, known_names(kind), f"{what}es" if what == "loss" else f"{what}s"), "unknown-name")]
+        return [Finding(path, f"unknown {what} '{value}'", did_you_mean(value, known_names(kind), f"{what}es" if what == "loss" else f"{what}s"), "unknown-name")]
     if isinstance(value, dict) and "type" in value:
-        return [(sub, message.removeprefix(": "), hint, code) for sub, message, hint, code in _check_typed("", key, value, path, custom, [kind], what)]
+        return [Finding(sub, message.removeprefix(": "), hint, code) for sub, message, hint, code in _check_typed("", key, value, path, custom, [kind], what)]
     if key != "optimizer" and isinstance(value, list):
         return [f for i, item in enumerate(value) for f in _check_compile_objects(key, item, (*path, i), custom, by_output and key != "loss")]
     if key != "optimizer" and by_output and isinstance(value, dict):
         return [f for name, item in value.items() for f in _check_compile_objects(key, item, (*path, name), custom, False)]
     expected = {"optimizer": "the name of an optimizer or a {type: ...} mapping"}.get(key, f"the name of a {what}, a {{type: ...}} mapping, or a list or mapping of them")
-    return [(path, f"{key} must be {expected}, found {_describe(value)}", None, "wrong-type")]
+    return [Finding(path, f"{key} must be {expected}, found {_describe(value)}", None, "wrong-type")]
 
 
 def bool_hint(value: Any) -> str:

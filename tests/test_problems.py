@@ -134,3 +134,20 @@ def test_a_tag_carries_the_path_of_the_mapping_it_is_in() -> None:
         loads("inputs: {x: {shape: [4]}}\nnodes:\n  y: {type: !!python/name:os.system Dense, from: x}\noutputs: [y]\n")
     (problem,) = caught.value.problems
     assert (problem.code, problem.path, problem.node) == ("yaml-tag", ("nodes", "y"), "y")
+
+
+def test_the_catalogue_reports_findings_as_named_fields() -> None:
+    from graphspec import catalogue
+
+    findings = [
+        *catalogue.check_layer_arguments("Dense", {"activation": "relu2"}),
+        *catalogue.check_layer_arguments("Dense", {"units": 3, "unit": 3}),
+        *catalogue.check_layer_arguments("Conv2D", {"filters": 2, "kernel_size": 3, "padding": "smae"}),
+        *catalogue.check_compile_arguments({"loss": "mse2", "jit_compile": "off"}),
+        *catalogue.check_compile_arguments({"optimizer": {"class_name": "Adam"}}),
+    ]
+    assert len(findings) >= 6
+    assert all(isinstance(f, catalogue.Finding) and f.code in CODES for f in findings)
+    assert {f.code for f in findings} >= {"missing-argument", "unknown-argument", "unknown-name", "bad-choice", "wrong-type", "refused"}
+    (padding,) = [f for f in findings if f.code == "bad-choice"]
+    assert padding.sub == ("padding",) and padding.hint is not None
