@@ -17,7 +17,7 @@ from graphspec.errors import Problem, did_you_mean
 from graphspec.source import Path, SourceMap
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
+REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]{1,9}|[A-Za-z_][A-Za-z0-9_]*))?$")
 KINDS = ("type", "merge", "share", "block")
 MERGES = ("concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "dot")
 TWO_INPUT_MERGES = ("subtract", "dot")
@@ -302,6 +302,16 @@ def _describe(value: Any) -> str:
 def _check_names(data: dict[str, Any], source: SourceMap) -> list[Problem]:
     """Names of inputs, nodes, blocks, params, outputs: identifiers; inputs and nodes distinct."""
     problems = []
+    name = data.get("name")
+    if isinstance(name, str) and not name.isprintable():
+        problems.append(
+            source.problem(
+                ("name",),
+                "the model's name holds control characters (escape sequences, newlines, tabs)",
+                hint="name the model with printable text; Keras prints the name in summaries",
+                code="bad-name",
+            )
+        )
     sections: list[Path] = [("inputs",), ("nodes",), ("blocks",), ("params",)]
     outputs = data.get("outputs")
     if isinstance(outputs, dict):
@@ -310,11 +320,14 @@ def _check_names(data: dict[str, Any], source: SourceMap) -> list[Problem]:
     if isinstance(blocks, dict):
         for block_name, block in blocks.items():
             if isinstance(block, dict):
-                sections += [("blocks", block_name, "nodes"), ("blocks", block_name, "params")]
+                sections += [("blocks", block_name, "nodes"), ("blocks", block_name, "params"), ("blocks", block_name, "inputs")]
                 if isinstance(block.get("outputs"), dict):
                     sections.append(("blocks", block_name, "outputs"))
     for section in sections:
         table = _get(data, section)
+        listed = section[-1] == "inputs" and isinstance(table, list)  # a block's inputs: a list of names
+        if listed:
+            table = {name: index for index, name in enumerate(table) if isinstance(name, str)}
         if not isinstance(table, dict):
             continue
         for name in table:
@@ -322,7 +335,7 @@ def _check_names(data: dict[str, Any], source: SourceMap) -> list[Problem]:
                 what = {"inputs": "input", "nodes": "node", "blocks": "block", "params": "param", "outputs": "output"}[str(section[-1])]
                 problems.append(
                     source.problem(
-                        section + (name,),
+                        section + ((table[name],) if listed else (name,)),
                         f"'{name}' is not a valid {what} name",
                         key=True,
                         hint="names are letters, digits and '_', not starting with a digit",
