@@ -8,7 +8,7 @@ from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any, Union
 
 from graphspec.backend import import_keras
-from graphspec.errors import SpecError
+from graphspec.errors import SpecError, budgeted
 from graphspec.imports import add_imports, read_text
 from graphspec.resolve import check_structure, resolve
 from graphspec.source import Limits, parse_yaml
@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # keras is imported by `build` only
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+@budgeted
 def loads(
     text: str,
     *,
@@ -100,6 +101,7 @@ def load(
     return loads(text, file=shown, params=params, limits=limits, allow_imports_outside=allow_imports_outside, custom_types=custom_types)
 
 
+@budgeted
 def build(
     source: PathLike | Spec,
     params: Mapping[str, Any] | None = None,

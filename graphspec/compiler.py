@@ -18,7 +18,7 @@ from typing import Any
 import keras
 from keras.src.saving.serialization_lib import SafeModeScope  # not exported by keras.saving
 
-from graphspec.errors import Problem, SpecError, did_you_mean
+from graphspec.errors import Problem, SpecError, budgeted, did_you_mean, shown
 from graphspec.graph import output_names, split_ref
 from graphspec.resolve import MERGE_LAYERS, Collector, Graph, Node, Origin
 from graphspec.resolve import REFUSED_LAYERS as REFUSED
@@ -147,7 +147,7 @@ class _Compiler:
             return {k: self.value(v, argument if keep else k, sub + (k,)) for k, v in value.items()}
         type_name = value["type"]
         if not isinstance(type_name, str):
-            raise _NodeError(f"'type' must name a Keras class, found {type_name!r}", sub + ("type",), code="wrong-type")
+            raise _NodeError(f"'type' must name a Keras class, found {shown(type_name)}", sub + ("type",), code="wrong-type")
         try:
             cls = lookup(type_name, namespaces_for(argument), self.custom_objects)
         except LookupError as error:
@@ -196,6 +196,9 @@ class _Compiler:
                     node.origin,
                 )
                 tensors[node.name] = _FAILED
+            except Exception as error:  # the one guard: whatever Keras raises on a node (block path included) is a problem at it
+                self.report(_unexpected(node, error), node.origin)
+                tensors[node.name] = _FAILED
         if isinstance(graph.outputs, dict):
             outputs: Any = {key: self.ref(ref, tensors, graph.output_origin, (key,)) for key, ref in graph.outputs.items()}
         else:
@@ -211,9 +214,13 @@ class _Compiler:
         if part is None:
             return value
         if isinstance(value, dict):
-            if part.isdigit():
-                return list(value.values())[int(part)]
-            return value[part]
+            selected = list(value.values())[int(part)] if part.isdigit() and int(part) < len(value) else value.get(part, _FAILED)
+            if selected is not _FAILED:
+                return selected
+            message = f"'{ref}': node '{name}' has no output '{part}' (it has {', '.join(map(str, value))})"
+            if origin is not None:
+                self.report(origin.problem(f"{origin.who}: {message}", sub, hint=f"use one of {', '.join(map(str, value))}", code="unknown-output"), origin)
+            raise _Skip()
         if isinstance(value, (list, tuple)) and part.isdigit():
             if int(part) < len(value):
                 return value[int(part)]
@@ -237,7 +244,10 @@ class _Compiler:
 
     def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node]) -> Any:
         owner = by_name[node.target] if node.kind == "share" else node
-        if owner.kind == "block" and owner.body is not None and isinstance(arguments, dict):
+        if owner.kind == "block" and owner.body is not None and isinstance(node.inputs, dict) and isinstance(arguments, dict):
+            missing = [name for name in owner.body.input_names if name not in arguments]
+            if missing:
+                raise _NodeError(f"block '{owner.target}' needs input(s) {', '.join(missing)}", ("from",), "map every block input to a ref", code="block-inputs")
             arguments = [arguments[name] for name in owner.body.input_names]  # by name -> in order
         if owner.kind == "block" and owner.name not in layers:
             result = self.first_block_call(owner, node, arguments, layers)
@@ -319,7 +329,18 @@ class _Compiler:
         body = node.body
         assert body is not None
         tensors = arguments if isinstance(arguments, list) else [arguments]
-        inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(body.input_names, tensors, strict=False)]
+        if len(tensors) != len(body.input_names):
+            raise _NodeError(f"block '{node.target}' takes {len(body.input_names)} input(s), found {len(tensors)}", ("from",), "list one ref per block input", code="block-inputs")
+        for input_name, tensor in zip(body.input_names, tensors, strict=True):
+            if not isinstance(tensor, keras.KerasTensor):
+                count = len(tensor) if isinstance(tensor, (list, tuple, dict)) else "no"
+                raise _NodeError(
+                    f"block input '{input_name}' takes one tensor, and is given {count} tensors",
+                    ("from",),
+                    "select one output of a multi-output node: 'name.0' or 'name.output_name'",
+                    code="block-inputs",
+                )
+        inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(body.input_names, tensors, strict=True)]
         before = self.collector.count
         _, outputs = self.graph(body, inputs)
         if self.collector.count > before:
@@ -345,6 +366,21 @@ class _Reported(_NodeError):
         super().__init__("")
 
 
+def _unexpected(node: Node, error: Exception) -> Problem:
+    """A problem at `node` for an exception no check foresaw (Keras's own, or too deep a model)."""
+    if isinstance(error, RecursionError):
+        return node.origin.problem(
+            f"{node.origin.who}: the model nests too deeply for Python's recursion limit",
+            hint="flatten the chain of blocks, or lower graphspec.Limits(max_block_depth=...)",
+            code="limit",
+        )
+    return node.origin.problem(
+        f"{node.origin.who}: Keras cannot build it: {type(error).__name__}: {_keras_message(error)}",
+        hint="check the node's arguments and inputs; if they look right, please report this",
+        code="bad-model",
+    )
+
+
 def _keras_message(error: Exception) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     text = " ".join(lines[:3]) if lines else type(error).__name__
@@ -352,7 +388,7 @@ def _keras_message(error: Exception) -> str:
 
 
 def _kwargs_text(kwargs: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    return ", ".join(f"{k}={shown(v)}" for k, v in kwargs.items())
 
 
 def _layer_text(node: Node) -> str:
@@ -372,6 +408,7 @@ def _shapes_text(node: Node, arguments: Any) -> str:
     return f"{refs} {shape(arguments)}"
 
 
+@budgeted
 def compile_model(graph: Graph, custom_objects: Mapping[str, Any] | None = None) -> Any:
     """Build the keras.Model of a resolved graph; compile it if the spec says how.
 

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Iterable, Iterator
+import functools
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 Severity = Literal["error", "warning"]
 
@@ -181,7 +186,7 @@ def shown(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
         if len(value) <= limit:
             return repr(value)
         return repr(value[: limit - 10])[:-1] + f"...' ({len(value):,} characters)"
-    if isinstance(value, (list, tuple, dict)) and _size_over(value, limit):
+    if isinstance(value, (list, tuple, dict)) and longer_than(value, limit):
         kind = type(value).__name__
         return f"a {'mapping' if kind == 'dict' else kind} of {len(value):,} items"
     try:
@@ -190,8 +195,8 @@ def shown(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
         return f"a {type(value).__name__}"
 
 
-def _size_over(value: Any, limit: int) -> bool:
-    """Whether `value`'s repr would be longer than `limit`, found without building it."""
+def longer_than(value: Any, limit: int) -> bool:
+    """Whether `value`'s repr would be longer than about `limit`, found without building it."""
     budget = [limit]
 
     def walk(item: Any) -> bool:
@@ -266,6 +271,17 @@ def suggestion_budget(count: int = MAX_SUGGESTIONS) -> Iterator[None]:
         _suggestions_left.reset(token)
 
 
+def budgeted(function: Callable[P, R]) -> Callable[P, R]:
+    """`function` run inside a `suggestion_budget` (the pipeline's entry points)."""
+
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with suggestion_budget():
+            return function(*args, **kwargs)
+
+    return run
+
+
 def close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
     """The `choices` closest to `word` (case-insensitively if none is close): the one suggestion function.
 
@@ -285,11 +301,19 @@ def close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
 
 
 def did_you_mean(word: str, choices: Iterable[str], what: str = "") -> str | None:
-    """A hint naming the closest of `choices` to `word`, or listing a few of them."""
-    choices = list(choices) if not isinstance(choices, (list, tuple, set, dict)) else choices
-    close = close_matches(word, choices)
-    if close:
-        return "did you mean " + " or ".join(f"'{clip(c, MAX_VALUE_CHARS)}'" for c in close) + "?"
-    if choices and len(choices) <= 12:
-        return f"known {what or 'names'}: " + ", ".join(clip(str(c), MAX_VALUE_CHARS) for c in sorted(set(map(str, choices))))
+    """A hint naming the closest of `choices` to `word`, or listing them when there are few.
+
+    `choices` may be lazy: once the suggestion budget is spent, at most 13 of them are read.
+    """
+    left = _suggestions_left.get()
+    if (left is None or left[0] > 0) and len(word) <= MAX_SUGGESTED_WORD:
+        choices = list(choices)
+        close = close_matches(word, choices)
+        if close:
+            return "did you mean " + " or ".join(f"'{clip(c, MAX_VALUE_CHARS)}'" for c in close) + "?"
+        few = choices[:13]
+    else:
+        few = list(itertools.islice(iter(choices), 13))
+    if few and len(few) <= 12:
+        return f"known {what or 'names'}: " + ", ".join(clip(str(c), MAX_VALUE_CHARS) for c in sorted(set(map(str, few))))
     return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphspec import catalogue
-from graphspec.errors import Problem, SpecError, did_you_mean
+from graphspec.errors import Problem, SpecError, budgeted, did_you_mean, shown
 from graphspec.graph import check_block_recursion, check_scope, output_names
 from graphspec.params import ParamError, Scope, substitute
 from graphspec.source import Limits, Path, SourceMap
@@ -148,6 +148,7 @@ class Structure:
     warnings: list[Problem] = field(default_factory=list)
 
 
+@budgeted
 def check_structure(spec: Spec) -> Structure:
     """Graph checks of the top level and of every block definition, each done once."""
     result = Structure()
@@ -162,6 +163,7 @@ def check_structure(spec: Spec) -> Structure:
     return result
 
 
+@budgeted
 def resolve(
     spec: Spec,
     params: Mapping[str, Any] | None = None,
@@ -308,10 +310,10 @@ def _check_expect(expect: Mapping[str, Any], source: SourceMap, collector: Colle
     """`expect` holds counts and shapes: integers, and lists of integers or null."""
     for key in ("params", "trainable_params"):
         if key in expect and not (type(expect[key]) is int and expect[key] >= 0):
-            collector.add(source.problem(("expect", key), f"expect: {key} must be a whole number, found {expect[key]!r}", hint="write e.g. 'params: 903510'", code="wrong-type"))
+            collector.add(source.problem(("expect", key), f"expect: {key} must be a whole number, found {shown(expect[key])}", hint="write e.g. 'params: 903510'", code="wrong-type"))
     for name, shape in (expect.get("shapes") or {}).items():
         if not isinstance(shape, list) or not all(d is None or type(d) is int for d in shape):
-            collector.add(source.problem(("expect", "shapes", name), f"expect: the shape of '{name}' must be a list of integers or null, found {shape!r}", hint="write e.g. '[null, 10]'; null for the batch dimension", code="wrong-type"))
+            collector.add(source.problem(("expect", "shapes", name), f"expect: the shape of '{name}' must be a list of integers or null, found {shown(shape)}", hint="write e.g. '[null, 10]'; null for the batch dimension", code="wrong-type"))
 
 
 def _top_scope(spec: Spec, overrides: dict[str, Any], collector: Collector) -> Scope:
@@ -365,7 +367,7 @@ class _Resolver:
         if not isinstance(shape, list) or not all(d is None or (type(d) is int and d > 0) for d in shape):
             self.collector.add(
                 origin.problem(
-                    f"input '{name}': shape must be a list of positive integers or null (any size), found {shape!r}",
+                    f"input '{name}': shape must be a list of positive integers or null (any size), found {shown(shape)}",
                     ("shape",),
                     hint="write e.g. 'shape: [28, 28, 1]'; the batch dimension is left out",
                     code="bad-shape",
@@ -502,7 +504,7 @@ class _Resolver:
         if type(count) is not int or count < 1:
             self.collector.add(
                 origin.problem(
-                    f"{origin.who}: repeat must be a positive integer, found {count!r}",
+                    f"{origin.who}: repeat must be a positive integer, found {shown(count)}",
                     ("repeat",),
                     hint="write 'repeat: 3' for three copies, or remove 'repeat' for one",
                     code="repeat",
