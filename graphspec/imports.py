@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from graphspec.errors import Problem, SpecError, printable, shown
-from graphspec.source import Limits, Path, SourceMap, parse_yaml
+from graphspec.source import Limits, Path, SourceMap, collector_paused, parse_yaml
 from graphspec.spec import BlockSpec, Spec, _check_names, _translate, check_nodes
 
 
@@ -79,7 +79,8 @@ def add_imports(
     problems: list[Problem] = []
     linker = _Linker(limits, allow_outside, problems)
     root = _File(dict(spec.blocks), spec.source, spec.imports, base_dir)
-    libraries = linker.walk(root, chain[0] if chain else None)
+    with collector_paused():  # many small objects and no cycles, as in parse_yaml
+        libraries = linker.walk(root, chain[0] if chain else None)
     origins = {name: spec.source.file for name in spec.blocks}
     clashes: set[str] = set()
     for library, (importer, where) in libraries:  # libraries before the files importing them
