@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from graphspec.errors import Problem, did_you_mean
+from graphspec.errors import Problem, did_you_mean, shown
 from graphspec.source import Path, SourceMap
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -289,14 +289,14 @@ def _get(data: Any, path: Path) -> Any:
 
 def _describe(value: Any) -> str:
     if isinstance(value, str):
-        return f"'{value}'"
+        return shown(value)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     if value is None:
         return "nothing (null)"
-    return repr(value)
+    return shown(value)
 
 
 def _check_names(data: dict[str, Any], source: SourceMap) -> list[Problem]:
