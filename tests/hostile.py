@@ -148,7 +148,7 @@ def deep_block_cases() -> list[Case]:
 
 BLOCK_PATH = {
     "input-name-slash": X + "blocks:\n  b:\n    inputs: [a/b]\n    nodes: {d: {type: Dense, units: 2, from: a/b}}\n    outputs: [d]\nnodes:\n  y: {block: b, from: x}\noutputs: [y]\n",
-    "input-name-quoted-slash": X + "blocks:\n  b:\n    inputs: ['a/b']\n    nodes: {d: {type: Dense, units: 2, from: i}}\n    outputs: [d]\nnodes:\n  y: {block: b, from: x}\noutputs: [y]\n",
+    "input-name-unused-slash": X + "blocks:\n  b:\n    inputs: [i, 'a/b']\n    nodes: {d: {type: Dense, units: 2, from: i}}\n    outputs: [d]\nnodes:\n  y: {block: b, from: [x, x]}\noutputs: [y]\n",
     "multi-output-into-one-input": X + "blocks:\n  two:\n    inputs: [i]\n    nodes:\n      a: {type: Dense, units: 2, from: i}\n      c: {type: Dense, units: 3, from: i}\n    outputs: {p: a, q: c}\n  one:\n    inputs: [i]\n    nodes: {d: {type: Dense, units: 2, from: i}}\n    outputs: [d]\nnodes:\n  t: {block: two, from: x}\n  y: {block: one, from: t}\noutputs: [y]\n",
     "multi-output-list-into-one-input": X + "blocks:\n  two:\n    inputs: [i]\n    nodes:\n      a: {type: Dense, units: 2, from: i}\n      c: {type: Dense, units: 3, from: i}\n    outputs: [a, c]\n  one:\n    inputs: [i]\n    nodes: {d: {type: Dense, units: 2, from: i}}\n    outputs: [d]\nnodes:\n  t: {block: two, from: x}\n  y: {block: one, from: t}\noutputs: [y]\n",
     "multi-output-into-mapping": X + "blocks:\n  two:\n    inputs: [i]\n    nodes:\n      a: {type: Dense, units: 2, from: i}\n      c: {type: Dense, units: 3, from: i}\n    outputs: {p: a, q: c}\n  one:\n    inputs: [i]\n    nodes: {d: {type: Dense, units: 2, from: i}}\n    outputs: [d]\nnodes:\n  t: {block: two, from: x}\n  y: {block: one, from: {i: t}}\noutputs: [y]\n",
