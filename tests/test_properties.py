@@ -10,6 +10,9 @@
     deleted and renamed keys, values of the wrong type, random refs, cycles, truncated
     text, inserted YAML syntax, random unicode and random bytes. `loads` and `build` raise
     nothing but `graphspec.SpecError`, and `graphspec validate` returns 0, 1 or 2.
+(c) Hostile values (huge integers in every spelling, NULs, control characters, overlong
+    strings, huge output indexes) at any value or key of a valid spec, and chains of
+    blocks deeper than the limit: SpecError only, with a bounded text.
 
 The example counts are small by default so that the file runs in about a minute on two
 cores. ``GRAPHSPEC_HYPOTHESIS_EXAMPLES=N`` sets the count of the `loads` mutation property
