@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from hostile import SCALING, all_cases, written_out_nodes  # noqa: E402
+from hostile import BASELINES, SCALING, all_cases, written_out_nodes  # noqa: E402
 
 WORKER = r"""
 import json, os, resource, signal, sys, time, tracemalloc, io
@@ -153,25 +153,42 @@ def _written_out_case():
 
 
 def scaling() -> dict:
-    """Time of `load` at 1k, 2k, 4k for each kind of work the issue named (best of 3)."""
+    """Time of `load` at 1k, 2k, 4k for each kind of work the issue named (best of 3).
+
+    Where the same spec without its mistakes exists (BASELINES), it is timed in the same
+    run, alternating, and the table shows what the mistakes add to it: the suggestions,
+    problems and messages, which must grow linearly (or not at all: suggestions are capped).
+    """
     print("\nscaling (best of 3 runs of load, seconds; ratio to the size before)")
-    print(f"{'work':28} {'1k':>8} {'2k':>8} {'4k':>8} {'2k/1k':>6} {'4k/2k':>6}  message chars at 1k/2k/4k")
+    print(f"{'work':24} {'1k':>7} {'2k':>7} {'4k':>7} {'2k/1k':>6} {'4k/2k':>6} | {'no mistakes 1k/2k/4k':>22} | {'added by mistakes':>22} | message chars 1k/2k/4k")
     worker = Worker(keras=False)
     table = {}
     with tempfile.TemporaryDirectory() as folder:
         for name, make in SCALING.items():
-            times, sizes = [], []
+            times, bases, sizes = [], [], []
             for n in (1000, 2000, 4000):
-                directory = Path(folder) / f"{name.replace(' ', '_')}_{n}"
-                directory.mkdir()
-                for relative, text in make(n).items():
-                    (directory / relative).write_text(text)
-                runs = [worker.run(directory / "main.yaml", "load", trace=False) for _ in range(3)]
-                times.append(min(r["seconds"] for r in runs))
-                detail = runs[0]["detail"]
-                sizes.append(detail.split(", ")[-1].split(" chars")[0] if "chars" in detail else runs[0]["outcome"])
-            table[name] = {"seconds": times, "message_chars": sizes}
-            print(f"{name:28} {times[0]:8.3f} {times[1]:8.3f} {times[2]:8.3f} {times[1] / times[0]:6.2f} {times[2] / times[1]:6.2f}  {' / '.join(sizes)}", flush=True)
+                paths = {}
+                for kind, maker in (("bad", make), ("good", BASELINES.get(name))):
+                    if maker is None:
+                        continue
+                    directory = Path(folder) / f"{name.replace(' ', '_')}_{kind}_{n}"
+                    directory.mkdir()
+                    for relative, text in maker(n).items():
+                        (directory / relative).write_text(text)
+                    paths[kind] = directory / "main.yaml"
+                runs: dict[str, list[dict]] = {kind: [] for kind in paths}
+                for _ in range(3):
+                    for kind, path in paths.items():
+                        runs[kind].append(worker.run(path, "load", trace=False))
+                times.append(min(r["seconds"] for r in runs["bad"]))
+                if "good" in runs:
+                    bases.append(min(r["seconds"] for r in runs["good"]))
+                detail = runs["bad"][0]["detail"]
+                sizes.append(detail.split(", ")[-1].split(" chars")[0] if "chars" in detail else runs["bad"][0]["outcome"])
+            table[name] = {"seconds": times, "baseline_seconds": bases, "message_chars": sizes}
+            base_text = " / ".join(f"{b:.3f}" for b in bases) if bases else "-"
+            added = " / ".join(f"{t - b:.3f}" for t, b in zip(times, bases, strict=True)) if bases else "-"
+            print(f"{name:24} {times[0]:7.3f} {times[1]:7.3f} {times[2]:7.3f} {times[1] / times[0]:6.2f} {times[2] / times[1]:6.2f} | {base_text:>22} | {added:>22} | {' / '.join(sizes)}", flush=True)
     worker.close()
     return table
 

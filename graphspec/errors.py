@@ -251,20 +251,23 @@ def _unique(problems: Iterable[Problem]) -> list[Problem]:
 
 # "Did you mean": each suggestion compares the word with every choice, so a spec with as
 # many mistakes as names would cost time quadratic in its size. One budget per `load`,
-# `loads` or `build` (or per call outside them): the first suggestions are given, later
-# mistakes are reported without one.
+# `loads`, `build` or `plot` (or per call outside them): suggestions are given while it
+# lasts, later mistakes are reported without one. It counts suggestions and the choices
+# they compare (difflib's ratio costs up to tens of microseconds each), so the time all
+# suggestions of one call take is bounded whatever the number of names.
 MAX_SUGGESTIONS = 20
+MAX_SUGGESTION_COMPARISONS = 20_000
 MAX_SUGGESTED_WORD = 100  # a longer word is no misspelling of a name; no suggestion
 _suggestions_left: ContextVar[list[int] | None] = ContextVar("graphspec_suggestions_left", default=None)
 
 
 @contextlib.contextmanager
-def suggestion_budget(count: int = MAX_SUGGESTIONS) -> Iterator[None]:
-    """Give at most `count` suggestions inside; a budget already open is kept (not renewed)."""
+def suggestion_budget(count: int = MAX_SUGGESTIONS, comparisons: int = MAX_SUGGESTION_COMPARISONS) -> Iterator[None]:
+    """Give at most `count` suggestions, comparing at most `comparisons` choices, inside; a budget already open is kept."""
     if _suggestions_left.get() is not None:
         yield
         return
-    token = _suggestions_left.set([count])
+    token = _suggestions_left.set([count, comparisons])
     try:
         yield
     finally:
@@ -290,11 +293,17 @@ def close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
     left = _suggestions_left.get()
     if (left is not None and left[0] <= 0) or len(word) > MAX_SUGGESTED_WORD:
         return []
-    if left is not None:
-        left[0] -= 1
     names = sorted({c for c in choices if isinstance(c, str) and len(c) <= MAX_SUGGESTED_WORD * 2})
+    if left is not None:
+        if left[1] < len(names):
+            left[0] = 0  # too many names for what is left: spent (or each later call would sort them again)
+            return []
+        left[0] -= 1
+        left[1] -= len(names)
     close = difflib.get_close_matches(word, names, n=n, cutoff=0.6)
-    if not close:
+    if not close and (left is None or left[1] >= len(names)):
+        if left is not None:
+            left[1] -= len(names)
         lowered = {c.lower(): c for c in names}
         close = [lowered[m] for m in difflib.get_close_matches(word.lower(), lowered, n=n)]
     return close

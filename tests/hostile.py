@@ -10,6 +10,7 @@ megabytes in the repository.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,4 +300,11 @@ SCALING: dict[str, Callable[[int], dict[str, str]]] = {
     "imports of one library": lambda n: many_imports(n, 70),
     "import chain": import_chain,
     "refs on one line": lambda n: {"main.yaml": long_line_refs(n)},
+}
+# The same specs without the mistakes, timed in the same run: what the mistakes add.
+BASELINES: dict[str, Callable[[int], dict[str, str]]] = {
+    "misspelt params": lambda n: {"main.yaml": misspelt_params(n).replace("$parma_", "$param_")},
+    "misspelt blocks": lambda n: {"main.yaml": misspelt_blocks(n).replace("blokc_", "block_")},
+    "misspelt refs": lambda n: {"main.yaml": re.sub(r"from: nodz_\d+", "from: x", misspelt_refs(n))},
+    "misspelt types": lambda n: {"main.yaml": re.sub(r"type: Dnese\d+", "type: Dense", misspelt_types(n))},
 }
