@@ -10,8 +10,9 @@ Importing graphspec, `load` and `loads` never import TensorFlow or Keras; only
 from graphspec.api import build, load, loads
 from graphspec.errors import Problem, SpecError
 from graphspec.export import ExportError, dump, dumps  # Keras is imported when they are called
+from graphspec.search import SearchSpace, hypermodel, search_space, suggest
 from graphspec.source import Limits
 from graphspec.spec import Spec
 
-__all__ = ["ExportError", "Limits", "Problem", "Spec", "SpecError", "build", "dump", "dumps", "load", "loads"]
+__all__ = ["ExportError", "Limits", "Problem", "SearchSpace", "Spec", "SpecError", "build", "dump", "dumps", "hypermodel", "load", "loads", "search_space", "suggest"]
 __version__ = "0.2.0"

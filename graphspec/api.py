@@ -11,6 +11,7 @@ from graphspec.backend import import_keras
 from graphspec.errors import SpecError, budgeted
 from graphspec.imports import add_imports, read_text
 from graphspec.resolve import check_structure, resolve
+from graphspec.search import check_search
 from graphspec.source import Limits, parse_yaml
 from graphspec.spec import Spec, validate_document
 
@@ -63,6 +64,7 @@ def loads(
         raise SpecError(problems)
     if spec.name is None and file != "<string>":
         spec.name = FilePath(file).stem
+    problems += check_search(spec)
     if base_dir is None:
         base_dir = FilePath(file).parent if file != "<string>" else FilePath.cwd()
     problems += add_imports(spec, FilePath(base_dir), limits, allow_imports_outside, (FilePath(file).resolve(),) if file != "<string>" else ())

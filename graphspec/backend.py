@@ -30,26 +30,33 @@ def import_keras() -> ModuleType:
     Example:
         >>> keras = import_keras()  # doctest: +SKIP
     """
-    if importlib.util.find_spec("keras") is None:
-        raise BackendError(
-            f"Keras is not installed: building needs Keras 3 and a backend; "
-            f"pip install '{DISTRIBUTION}[tensorflow]' (or [jax], or [torch])"
-        )
     try:
         import keras
     except ImportError as error:
+        if getattr(error, "name", None) == "keras":
+            raise BackendError(
+                f"Keras is not installed: building needs Keras 3 and a backend; "
+                f"pip install '{DISTRIBUTION}[tensorflow]' (or [jax], or [torch])"
+            ) from None
         raise BackendError(_backend_hint(error)) from None
     return keras
 
 
 def _backend_hint(error: ImportError) -> str:
     wanted = os.environ.get("KERAS_BACKEND") or "tensorflow"
-    installed = [name for name, package in BACKEND_PACKAGES.items() if importlib.util.find_spec(package) is not None]
+    installed = [name for name, package in BACKEND_PACKAGES.items() if _installed(package)]
     text = f"Keras cannot load its backend '{wanted}' ({error}): pip install '{DISTRIBUTION}[{wanted if wanted in BACKEND_PACKAGES else 'tensorflow'}]'"
     others = [name for name in installed if name != wanted]
     if others:
         text += f", or choose an installed one: KERAS_BACKEND={others[0]}"
     return text
+
+
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):  # blocked, or a module without a spec
+        return False
 
 
 # TensorFlow's C++ start-up lines (absl's banner, I/W/E lines such as "failed call to cuInit",

@@ -9,6 +9,7 @@ import argparse
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path as FilePath
 from typing import Any, TextIO
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd = commands.add_parser("build", parents=[verbose], help="build a spec and print the model summary")
     build_cmd.add_argument("file", help="a spec file")
     build_cmd.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
+    build_cmd.add_argument("--params-file", metavar="FILE", help="param overrides as 'name: value' lines (graphspec tune writes one); --param wins")
 
     validate = commands.add_parser("validate", parents=[verbose], help="check specs; print one line per problem")
     validate.add_argument("paths", nargs="+", metavar="PATH", help="spec files, or directories to search for *.yaml/*.yml")
@@ -86,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--custom-type", action="append", default=[], metavar="NAME", help="a custom layer or object type the specs may use (repeatable)")
     validate.add_argument("--only-specs", action="store_true", help="skip named files that are not specs (for pre-commit)")
     validate.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
+    validate.add_argument("--params-file", metavar="FILE", help="param overrides as 'name: value' lines; --param wins")
 
     schema = commands.add_parser("schema", help="write the JSON Schema of spec files (for editors and check-jsonschema)")
     schema.add_argument("-o", "--output", metavar="FILE", help="the file to write (default: standard output)")
@@ -108,7 +111,51 @@ def _parser() -> argparse.ArgumentParser:
     plot_cmd.add_argument("--shapes", action="store_true", help="build the model and label edges with tensor shapes")
     plot_cmd.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
     plot_cmd.add_argument("--custom-type", action="append", default=[], metavar="NAME", help="a custom layer type the spec may use (repeatable; not with --shapes)")
+    _add_tune(commands)
+    _add_diff(commands)
+    lsp_cmd = commands.add_parser("lsp", help="run the language server for editors over stdio (needs keras-graphspec[lsp])")
+    lsp_cmd.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default; accepted as editors pass it)")
     return parser
+
+
+def _add_tune(commands: Any) -> None:
+    tune = commands.add_parser("tune", help="search the spec's 'search:' space (KerasTuner or Optuna); write the best params")
+    tune.add_argument("file", help="a spec file with 'search' and 'compile' sections")
+    tune.add_argument("--data", required=True, metavar="MODULE:FUNCTION", help="your function returning (train, validation), each (x, y) or a dataset; MODULE is a module name or a .py path")
+    tune.add_argument("--tuner", choices=("random", "bayesian", "hyperband", "tpe"), default="random", help="KerasTuner's random, bayesian, hyperband, or Optuna's tpe (default: random)")
+    tune.add_argument("--trials", type=int, default=10, metavar="N", help="models to train (default: 10; hyperband picks its own)")
+    tune.add_argument("--objective", default="val_accuracy", help="the history metric to optimise (default: val_accuracy)")
+    tune.add_argument("--direction", choices=("max", "min"), help="default: min for losses and errors, else max")
+    tune.add_argument("--epochs", type=int, default=3, metavar="N", help="epochs per trial (hyperband: the most per model; default: 3)")
+    tune.add_argument("--batch-size", type=int, metavar="N", help="batch size for (x, y) data (default: Keras's 32)")
+    tune.add_argument("--directory", default=".graphspec-tune", metavar="DIR", help="where KerasTuner keeps its trials (default: .graphspec-tune)")
+    tune.add_argument("--resume", action="store_true", help="continue KerasTuner's earlier search in DIR instead of starting anew")
+    tune.add_argument("--seed", type=int, default=1, help="random seed of the tuner and of Keras (default: 1)")
+    tune.add_argument("-o", "--output", metavar="FILE", help="the overrides file to write (default: SPEC_NAME.best.yaml)")
+    tune.add_argument("--table", metavar="FILE", help="also write the table of trials (Markdown) to FILE")
+    tune.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="fix a param the search does not cover (repeatable)")
+    tune.add_argument("--params-file", metavar="FILE", help="fixed param overrides as 'name: value' lines; --param wins")
+
+
+def _add_diff(commands: Any) -> None:
+    diff = commands.add_parser("diff", help="the semantic difference of two specs: nodes, arguments, edges, params, blocks")
+    diff.add_argument("paths", nargs="+", metavar="OLD NEW", help="two spec files, or git:REV:PATH for a committed version (or the 7 arguments git gives a diff driver, with --git-driver)")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (markdown: for a pull-request comment)")
+    diff.add_argument("--build", action="store_true", help="also build both with Keras: each node's output shape and parameter count, and the totals")
+    diff.add_argument("--git-driver", action="store_true", help="take git's external diff arguments: PATH OLD-FILE OLD-HEX OLD-MODE NEW-FILE NEW-HEX NEW-MODE")
+    diff.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param on both sides (repeatable)")
+    diff.add_argument("--custom-type", action="append", default=[], metavar="NAME", help="a custom layer type the specs may use (repeatable; not with --build)")
+
+
+def _params(args: argparse.Namespace) -> dict[str, Any]:
+    """``--params-file`` then ``--param`` (which wins): the overrides to load or build with."""
+    params: dict[str, Any] = {}
+    if getattr(args, "params_file", None):
+        from graphspec.overrides import read_overrides
+
+        params.update(read_overrides(args.params_file))
+    params.update(dict(args.param))
+    return params
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -117,7 +164,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
         args = _parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    uses_keras = args.command in ("build", "export", "catalogue") or getattr(args, "build", False) or getattr(args, "shapes", False)
+    uses_keras = args.command in ("build", "export", "catalogue", "tune") or getattr(args, "build", False) or getattr(args, "shapes", False)
     with quiet_native_logs(enabled=bool(uses_keras) and not getattr(args, "verbose", False)):
         try:
             return _run(args, out, err)
@@ -145,12 +192,20 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _export(args, out, err)
     if args.command == "plot":
         return _plot(args, out, err)
+    if args.command == "tune":
+        return _tune(args, out, err)
+    if args.command == "diff":
+        from graphspec.diff import main as diff_main
+
+        return diff_main(args, out, err)
+    if args.command == "lsp":
+        return _lsp(err)
     return _validate(args, out, err)
 
 
 def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        model = build(args.file, params=dict(args.param))
+        model = build(args.file, params=_params(args))
     except SpecError as error:
         print(str(error), file=err)
         return 2 if _io_only(error.problems) else 1
@@ -188,12 +243,17 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     problems: list[Problem] = []
     io_error = False
+    try:
+        params = _params(args)
+    except SpecError as error:
+        print(str(error), file=err)
+        return 2 if _io_only(error.problems) else 1
     for file in files:
         try:
-            spec = load(file, params=dict(args.param), custom_types=args.custom_type)
+            spec = load(file, params=params, custom_types=args.custom_type)
             problems += spec.warnings
             if args.build:
-                build(spec, params=dict(args.param))  # custom types need build(custom_objects=) from Python
+                build(spec, params=params)  # custom types need build(custom_objects=) from Python
         except SpecError as error:
             problems += error.problems
             io_error = io_error or _io_only(error.problems)
@@ -211,6 +271,16 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _io_only(problems: Sequence[Problem]) -> bool:
     return bool(problems) and all(p.code == "io" for p in problems)
+
+
+def _lsp(err: TextIO) -> int:
+    """``graphspec lsp``: 2 when pygls or lsprotocol is missing."""
+    try:
+        from graphspec.lsp.server import main as serve
+    except ImportError as error:
+        print(f"graphspec lsp: error: the language server needs pygls and lsprotocol: pip install 'keras-graphspec[lsp]' ({error})", file=err)
+        return 2
+    return serve()
 
 
 def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -260,4 +330,60 @@ def _plot(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except Exception as error:
         print(internal_error(args.file, error).format(), file=err)
         return 2
+    return 0
+
+
+def _tune(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``graphspec tune SPEC --data M:F``: 1 for a wrong spec, 2 for usage, data or a missing extra."""
+    from graphspec.backend import import_keras
+
+    import_keras()  # without Keras: the BackendError naming the backend extras
+    try:
+        import keras_tuner  # noqa: F401
+        import optuna  # noqa: F401
+    except ImportError as error:
+        print(f"graphspec tune: error: {error.name} is not installed; pip install 'keras-graphspec[tune]'", file=err)
+        return 2
+    from graphspec.files import write_atomic
+    from graphspec.overrides import format_overrides, format_value
+    from graphspec.search import search_space
+    from graphspec.tune import TUNERS, TuneError, load_data, trials_table, tune
+
+    started = time.perf_counter()
+    try:
+        params = _params(args)
+        spec = load(args.file, params=params)
+        space = search_space(spec)
+        data = load_data(args.data)
+        print(f"graphspec tune: {spec.name}: {len(space)} params searched ({', '.join(space.names)}), {TUNERS[args.tuner]}, objective {args.objective}", file=out, flush=True)
+        result = tune(spec, data, tuner=args.tuner, trials=args.trials, objective=args.objective, direction=args.direction, epochs=args.epochs, batch_size=args.batch_size, directory=args.directory, params=params, seed=args.seed, resume=args.resume, progress=out)
+        best = result.best
+    except SpecError as error:
+        print(str(error), file=err)
+        return 2 if _io_only(error.problems) else 1
+    except TuneError as error:
+        print(f"graphspec tune: error: {error}", file=err)
+        return 2
+    wall = time.perf_counter() - started
+    table = trials_table(result, space)
+    output = args.output or f"{spec.name}.best.yaml"
+    comments = [
+        f"best params of graphspec tune {args.file} ({TUNERS[args.tuner]}, {len(result.trials)} trials, {args.epochs} epochs each, seed {args.seed})",
+        f"{result.objective} {best.score:.4f} in trial {best.number}; searched params not listed keep the spec's defaults",
+        f"graphspec build {args.file} --params-file {output}",
+    ]
+    try:
+        write_atomic(output, format_overrides(best.params, comments))
+        if args.table:
+            write_atomic(args.table, table)
+    except OSError as error:
+        print(f"graphspec tune: error: cannot write {error.filename}: {error.strerror or error}", file=err)
+        return 2
+    print("", file=out)
+    out.write(table)
+    print(f"\nbest: trial {best.number}, {result.objective} {best.score:.4f} ({result.direction}); {len(result.trials)} trials in {wall:.0f} s", file=out)
+    print(f"wrote {output}; build it with:", file=out)
+    print(f"  graphspec build {args.file} --params-file {output}", file=out)
+    flags = " ".join(f"--param {name}={format_value(value)}" for name, value in best.params.items())
+    print(f"  graphspec build {args.file} {flags}", file=out)
     return 0

@@ -79,6 +79,11 @@ CODES: dict[str, tuple[str, str, str]] = {
     "bad-compile": ("GS511", "a compile section Keras rejects", "see the message"),
     "expectation": ("GS512", "the built model differs from its 'expect' section", "update 'expect' if the change is intended"),
     "missing-argument": ("GS513", "a required constructor argument is missing (Dense without units)", "add it"),
+    # Search spaces (docs/search.md)
+    "bad-search": ("GS601", "a search entry that is not a choice list, an int range or a float range", "write {choice: [a, b]}, {int: [low, high]} or {float: [low, high]}"),
+    "bad-range": ("GS602", "a search range with no values: low above high, an empty choice, a step that is not positive or misses high, a log scale from 0 or below", "fix the bounds or the step as the message says"),
+    "search-default": ("GS603", "a param whose default lies outside its search space", "make the default one of the values searched"),
+    "bad-condition": ("GS604", "a 'when' condition on a param that is not searched earlier, or on a value it never takes", "condition on an earlier choice or int param, with values it takes"),
     # graphspec itself
     "internal-error": ("GS900", "graphspec failed on this file with an unexpected exception (a bug)", "please report it with the file; the other files are still checked"),
 }

@@ -147,6 +147,7 @@ class Spec(_Strict):
     blocks: dict[str, BlockSpec] = Field(default_factory=dict)
     compile: CompileSpec | None = None
     expect: ExpectSpec | None = None
+    search: dict[str, Any] = Field(default_factory=dict)  # checked by graphspec.search
     _source: SourceMap = PrivateAttr()
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
     _limits: Any = PrivateAttr(default=None)  # the Limits it was loaded with; build keeps them

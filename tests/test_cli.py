@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 BAD = """inputs: {x: {shape: [4]}}
 nodes:
@@ -55,9 +57,11 @@ def test_usage_and_io_errors_exit_2(tmp_path: Path) -> None:
     assert run("build", "x.yaml", "--param", "oops").returncode == 2
 
 
-def test_build_prints_summary_with_node_names_and_params() -> None:
+def test_build_prints_summary_with_node_names_and_params(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     result = run("build", "examples/branch.yaml", "--param", "hidden=20")
     assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # TensorFlow's native start-up lines are dropped (graphspec -v shows them)
     for name in ("h_1 (Dense)", "h_2 (Dense)", "z (Dense)", "u (Concatenate)", "y (Dense)"):
         assert name in result.stdout
     assert f"Total params: {784 * 20 + 20 + 2 * (20 * 20 + 20) + 40 * 10 + 10:,}" in result.stdout
@@ -65,7 +69,7 @@ def test_build_prints_summary_with_node_names_and_params() -> None:
 
 def test_build_reports_spec_errors(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(BAD.replace("xx", "x").replace("Dense", "Dens"))
-    result = run("build", "a.yaml", cwd=tmp_path)
+    result = run("build", "-v", "a.yaml", cwd=tmp_path)  # -v: the backend's own lines too, ours last
     assert result.returncode == 1
     assert result.stderr.splitlines()[-3].startswith("a.yaml:3:13: error: node 'y': unknown layer type 'Dens'")
 
