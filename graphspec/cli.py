@@ -355,7 +355,7 @@ def _tune(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         spec = load(args.file, params=params)
         space = search_space(spec)
         data = load_data(args.data)
-        print(f"graphspec tune: {spec.name}: {len(space)} params searched ({', '.join(space.names)}), {TUNERS[args.tuner]}, objective {args.objective}", file=out, flush=True)
+        print(f"graphspec tune: {printable(spec.name or '')}: {len(space)} params searched ({', '.join(space.names)}), {TUNERS[args.tuner]}, objective {args.objective}", file=out, flush=True)
         result = tune(spec, data, tuner=args.tuner, trials=args.trials, objective=args.objective, direction=args.direction, epochs=args.epochs, batch_size=args.batch_size, directory=args.directory, params=params, seed=args.seed, resume=args.resume, progress=out)
         best = result.best
     except SpecError as error:
