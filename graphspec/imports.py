@@ -122,6 +122,7 @@ class _Linker:
         self.bytes = 0
         self.over_budget = False
         self.first_reach: dict[FilePath, tuple[SourceMap, Path]] = {}  # the import line that first reached a file
+        self.located: dict[tuple[FilePath, str], tuple[FilePath, str]] = {}  # (directory, path as written) -> resolved
 
     def walk(self, root: _File, root_path: FilePath | None) -> list[tuple[_File, tuple[SourceMap, Path]]]:
         """Every library reachable from `root`, each once, after those it imports; with the import line that first reached it."""
@@ -163,6 +164,9 @@ class _Linker:
 
     def locate(self, relative: str, importer: _File, where: Path) -> tuple[FilePath, str] | None:
         """The resolved path of an import and its name for messages, or None (reported)."""
+        known = self.located.get((importer.directory, relative))
+        if known is not None:
+            return known  # the same spelling again: no second round of system calls
         source = importer.source
 
         def refuse(message: str, code: str = "import-missing", hint: str = "check the path, relative to the importing file") -> None:
@@ -185,7 +189,9 @@ class _Linker:
                 hint="keep block libraries beside or below the spec, or pass allow_imports_outside=True if you trust it",
             )
             return None
-        return target, os.path.normpath(importer.directory / relative)  # as the user wrote it, for messages
+        located = target, os.path.normpath(importer.directory / relative)  # as the user wrote it, for messages
+        self.located[(importer.directory, relative)] = located
+        return located
 
     def load(self, target: FilePath, shown_path: str, source: SourceMap, where: Path) -> _File | None:
         """A library read and checked, within the budget of files and bytes."""
