@@ -81,12 +81,19 @@ def substitute(value: Any, scope: Scope) -> Any:
         >>> substitute({"units": "$(h * 2)"}, Scope({"h": 250}))
         {'units': 500}
     """
+    try:
+        return _substitute(value, scope)
+    except RecursionError:  # only with Limits.max_depth raised past what Python's stack holds
+        raise ParamError("the value is nested too deeply for Python's recursion limit", hint="flatten it, or lower graphspec.Limits(max_depth=...)", code="limit") from None
+
+
+def _substitute(value: Any, scope: Scope) -> Any:
     if isinstance(value, (dict, list)):
         items = value.items() if isinstance(value, dict) else enumerate(value)
         done = {}
         for key, item in items:
             try:
-                done[key] = substitute(item, scope)
+                done[key] = _substitute(item, scope)
             except ParamError as error:
                 error.path = (key,) + error.path
                 raise

@@ -299,9 +299,9 @@ _FAR_PAST_ANY_LIMIT = 10**13  # stop multiplying out once there
 def _too_deep(source: SourceMap, limits: Limits) -> Problem:
     return source.problem(
         ("nodes",),
-        f"blocks nest too deeply for Python's recursion limit (max_block_depth is {limits.max_block_depth})",
+        f"the spec nests too deeply for Python's recursion limit (blocks in blocks, max_block_depth {limits.max_block_depth}; values in values, max_depth {limits.max_depth})",
         key=True,
-        hint="flatten the chain of blocks, or lower graphspec.Limits(max_block_depth=...)",
+        hint="flatten the nesting, or lower graphspec.Limits(max_block_depth=..., max_depth=...)",
         code="limit",
     )
 

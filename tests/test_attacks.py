@@ -964,6 +964,13 @@ def test_deep_block_chain_with_the_limit_raised_is_still_a_spec_error() -> None:
     assert "recursion limit" in str(error)
 
 
+def test_deep_values_with_the_limit_raised_are_a_spec_error() -> None:
+    deep = "[" * 990 + "]" * 990
+    text = f"params: {{p: {deep}}}\n" + X + "nodes:\n  y: {type: Dense, units: $p, from: x}\noutputs: [y]\n"
+    error = spec_error(text, limits=Limits(max_depth=1000))
+    assert "limit" in codes(error) and "max_depth" in str(error)
+
+
 def test_block_chain_at_the_limit_builds() -> None:
     model = graphspec.build(graphspec.loads(hostile.block_chain(Limits().max_block_depth)))
     assert model.count_params() == 4 * 2 + 2
