@@ -1227,3 +1227,27 @@ def test_an_interrupted_write_leaves_no_stray_file_behind(tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, other.name, "out.dot"])
     os.utime(alive, (0, 0))  # a day old: stale whoever made it
     assert remove_stale_temporaries(target) == [alive]
+
+
+def test_long_choice_lists_are_checked_in_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A choice list checked for copies, and 'when' values checked against it, compared every pair (quadratic)."""
+    from graphspec import search
+
+    compared = [0]
+    original = search._same
+
+    def counting(a: Any, b: Any) -> bool:
+        compared[0] += 1
+        return original(a, b)
+
+    monkeypatch.setattr(search, "_same", counting)
+    count = 3000
+    choices = ", ".join(str(i) for i in range(2, count))
+    text = (f"params: {{u: 2, v: 1}}\nsearch:\n  u: {{choice: [{choices}, 5]}}\n  v: {{int: [1, 4], when: {{u: [{choices}, 0]}}}}\n"
+            + X + "nodes:\n  y: {type: Dense, units: $u, from: x}\noutputs: [y]\n")
+    error = spec_error(text, build=False)
+    assert [p.message for p in error.problems if p.code == "bad-search"] == ["search 'u': 5 is listed twice"]  # one lookup per choice
+    without_copy = text.replace(", 5]}\n  v", "]}\n  v")
+    error = spec_error(without_copy, build=False)
+    assert [p.code for p in error.problems] == ["bad-condition"]  # 'u' never takes 0
+    assert compared[0] < 4 * count
