@@ -136,3 +136,17 @@ def copy_weights(src, dst) -> str:
             y.set_weights(x.get_weights())
         return "layer by layer, nested blocks opened"
     raise ValueError(f"weights do not line up: {len(a)} vs {len(b)} arrays, {len(la)} vs {len(lb)} layers")
+
+
+def resnet50_nested(**build_kwargs):
+    """examples/resnet50.yaml with `model: true` on its blocks: each residual unit one nested
+    keras.Model (graphspec's only form before flat blocks), the same weights otherwise."""
+    import re
+    from pathlib import Path
+
+    import graphspec
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "resnet50.yaml"
+    text = re.sub(r"^(  bottleneck(?:_proj)?:.*\n)", r"\1    model: true\n", path.read_text(), flags=re.M)
+    assert text.count("model: true") == 2
+    return graphspec.build(graphspec.loads(text, file=str(path)), **build_kwargs)

@@ -5,10 +5,12 @@
               the same way, with the graphspec model's weights copied into it. Training:
               `fit` epochs of 10,000 random samples in batches of 100 (no shuffling),
               alternating; inference: `predict_on_batch` on 100 samples.
-    resnet50  graphspec.build("examples/resnet50.yaml") against
-              keras.applications.ResNet50(weights=None), weights copied (graphspec's
-              nested block models opened layer by layer), inference with
-              `predict_on_batch` on a small batch of 224x224 images.
+    resnet50  graphspec.build("examples/resnet50.yaml") (flat blocks: the layers of
+              keras.applications.ResNet50), the same spec with `model: true` blocks
+              (16 nested block models), and keras.applications.ResNet50(weights=None),
+              weights copied; inference with `predict_on_batch` on a small batch of
+              224x224 images, and training with `train_on_batch` (SGD, sparse
+              categorical cross-entropy), alternating, ratios against keras.applications.
 
 Before copying, every BatchNormalization statistic and scale of the source model is set
 to random values, so that a weight copied to the wrong place shows in the outputs (fresh
@@ -44,7 +46,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import graphspec  # noqa: E402
-from _specs import copy_weights, leaf_layers  # noqa: E402
+from _specs import copy_weights, leaf_layers, resnet50_nested  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 
@@ -151,39 +153,59 @@ def bench_mlp(args) -> dict:
     return row
 
 
+def _train_steps(model, images, labels, steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(images, labels)  # returns numpy: waits for the step
+    return (time.perf_counter() - start) / steps
+
+
 def bench_resnet50(args) -> dict:
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    built = graphspec.build(EXAMPLES / "resnet50.yaml")
     reference = keras.applications.ResNet50(weights=None)
-    randomized = randomize_batchnorm(built, rng)
-    how = copy_weights(built, reference)
+    randomized = randomize_batchnorm(reference, rng)
+    models = {"flat": graphspec.build(EXAMPLES / "resnet50.yaml"), "nested": resnet50_nested(), "keras.applications": reference}
+    how = {name: copy_weights(reference, model) for name, model in models.items() if name != "keras.applications"}
     images = rng.uniform(-1.0, 1.0, (args.resnet_batch, 224, 224, 3)).astype("float32")
-    models = {"graphspec": built, "keras.applications": reference}
+    labels = rng.integers(0, 1000, args.resnet_batch)
     outputs = {k: np.asarray(m.predict_on_batch(images)) for k, m in models.items()}  # also traces
+    names = list(models)
+    infer: dict[str, list[float]] = {k: [] for k in models}
+    for i in range(args.resnet_rounds):  # rotated order each round
+        for name in names[i % 3:] + names[: i % 3]:
+            infer[name].append(_calls(models[name], images, args.resnet_calls))
     for model in models.values():
-        model.predict_on_batch(images)
-    times: dict[str, list[float]] = {k: [] for k in models}
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-3), loss="sparse_categorical_crossentropy")
+        model.train_on_batch(images, labels)  # traces the step: not timed
+    train: dict[str, list[float]] = {k: [] for k in models}
     for i in range(args.resnet_rounds):
-        for name in (list(models) if i % 2 == 0 else list(models)[::-1]):
-            times[name].append(_calls(models[name], images, args.resnet_calls))
-    med = {k: statistics.median(v) for k, v in times.items()}
+        for name in names[i % 3:] + names[: i % 3]:
+            train[name].append(_train_steps(models[name], images, labels, args.resnet_train_steps))
+    infer_s = {k: statistics.median(v) for k, v in infer.items()}
+    train_s = {k: statistics.median(v) for k, v in train.items()}
     ref = outputs["keras.applications"]
     row = {
         "weights_copied": how,
         "batchnorm_randomized": randomized,
         "batch": args.resnet_batch,
-        "s_per_call": med,
-        "images_per_s": {k: args.resnet_batch / v for k, v in med.items()},
-        "ratio": med["graphspec"] / med["keras.applications"],
-        "max_abs_output_diff": float(np.max(np.abs(outputs["graphspec"] - ref))),
+        "layers": {k: len(m.layers) for k, m in models.items()},
+        "predict_s_per_call": infer_s,
+        "train_s_per_step": train_s,
+        "predict_ratio": {k: infer_s[k] / infer_s["keras.applications"] for k in ("flat", "nested")},
+        "train_ratio": {k: train_s[k] / train_s["keras.applications"] for k in ("flat", "nested")},
+        "max_abs_output_diff": {k: float(np.max(np.abs(outputs[k] - ref))) for k in ("flat", "nested")},
         "output_range": [float(ref.min()), float(ref.max())],
     }
-    print(f"\nresnet50 inference, batch {args.resnet_batch}, {args.resnet_rounds} x {args.resnet_calls} calls each, alternating; "
-          f"weights copied {how} ({randomized} BatchNormalization layers randomized first)")
-    print(f"  {'':<24} {'graphspec':>10} {'keras.app':>10} {'ratio':>7}")
-    print(f"  {'s/call (median)':<24} {med['graphspec']:>10.3f} {med['keras.applications']:>10.3f} {row['ratio']:>7.3f}")
-    print(f"  max |diff| of outputs {row['max_abs_output_diff']:.3g} (softmax outputs range {ref.min():.3g}..{ref.max():.3g})", flush=True)
+    # Backward compatible keys: "graphspec" is the default (flat) build.
+    row["ratio"] = row["predict_ratio"]["flat"]
+    print(f"\nresnet50, batch {args.resnet_batch}, {args.resnet_rounds} rounds (order rotated) of {args.resnet_calls} predict calls "
+          f"and {args.resnet_train_steps} train steps each; weights copied ({randomized} BatchNormalization layers randomized first)")
+    print(f"  {'':<26} {'flat':>9} {'nested':>9} {'keras.app':>10} {'flat/app':>9} {'nested/app':>11}")
+    for label, times, ratios in (("predict s/call (median)", infer_s, row["predict_ratio"]), ("train s/step (median)", train_s, row["train_ratio"])):
+        print(f"  {label:<26} {times['flat']:>9.3f} {times['nested']:>9.3f} {times['keras.applications']:>10.3f} {ratios['flat']:>9.3f} {ratios['nested']:>11.3f}")
+    print(f"  layers {row['layers']}; max |diff| of outputs flat {row['max_abs_output_diff']['flat']:.3g}, nested "
+          f"{row['max_abs_output_diff']['nested']:.3g} (softmax outputs range {ref.min():.3g}..{ref.max():.3g})", flush=True)
     return row
 
 
@@ -198,6 +220,7 @@ def main() -> None:
     parser.add_argument("--resnet-batch", type=int, default=8)
     parser.add_argument("--resnet-rounds", type=int, default=5)
     parser.add_argument("--resnet-calls", type=int, default=3)
+    parser.add_argument("--resnet-train-steps", type=int, default=2, help="timed train_on_batch steps per ResNet50 round")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}\n")

@@ -6,8 +6,10 @@
         built by graphspec and written by hand with the same weights, trained
         side by side (epochs alternating): s/epoch of each and their ratio.
     (c) resnet50: inference throughput of graphspec.build("examples/resnet50.yaml")
-        and keras.applications.ResNet50(weights=None) with the same weights,
-        batch 128, predict_on_batch: images/s, ratio, max |difference| of outputs.
+        (flat blocks, the default), the same spec with `model: true` blocks (nested
+        block models) and keras.applications.ResNet50(weights=None) with the same
+        weights, batch 128, predict_on_batch: images/s, ratios, max |difference| of
+        outputs; then training throughput (train_on_batch, SGD), batch 32, ratios.
 
 On the lent GPU machine (see ../shared/gpu/README.md), from the project root:
 
@@ -39,7 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import idx  # noqa: E402
-from _specs import copy_weights  # noqa: E402
+from _specs import copy_weights, resnet50_nested  # noqa: E402
 import trainutil  # noqa: E402
 
 SECTIONS = ("fashion", "tutorial", "resnet50")
@@ -171,6 +173,13 @@ def _throughput(model, batch, rounds):
     return time.perf_counter() - start
 
 
+def _train_throughput(model, images, labels, rounds):
+    start = time.perf_counter()
+    for _ in range(rounds):
+        model.train_on_batch(images, labels)  # returns numpy: waits for the device
+    return time.perf_counter() - start
+
+
 def check_resnet50(args):
     import keras
 
@@ -180,41 +189,62 @@ def check_resnet50(args):
     if not spec.exists():
         raise FileNotFoundError(f"{spec} not found")
     batch_size = 2 if args.small else args.resnet_batch
+    train_batch = 2 if args.small else args.resnet_train_batch
     rounds = 2 if args.small else args.resnet_rounds
     keras.utils.set_random_seed(args.seed)
-    built = graphspec.build(str(spec))
     reference = keras.applications.ResNet50(weights=None)
-    how = copy_weights(reference, built)
-    print(f"\n-- (c) ResNet50: {built.count_params():,} vs {reference.count_params():,} "
+    models = {"graphspec": graphspec.build(str(spec)), "nested": resnet50_nested(), "keras.applications": reference}
+    how = {name: copy_weights(reference, model) for name, model in models.items() if model is not reference}
+    print(f"\n-- (c) ResNet50: {models['graphspec'].count_params():,} vs {reference.count_params():,} "
           f"parameters, weights copied {how}; batch {batch_size}, {rounds} x "
-          f"{args.resnet_repeats} timed calls each", flush=True)
+          f"{args.resnet_repeats} timed calls each, order rotated", flush=True)
     rng = np.random.default_rng(args.seed)
     images = rng.uniform(-1.0, 1.0, size=(batch_size, 224, 224, 3)).astype("float32")
-    out_built = np.asarray(built.predict_on_batch(images))  # also compiles
-    out_ref = np.asarray(reference.predict_on_batch(images))
-    for _ in range(2):  # warm up both
-        built.predict_on_batch(images)
-        reference.predict_on_batch(images)
-    times = {"graphspec": 0.0, "keras.applications": 0.0}
-    for _ in range(args.resnet_repeats):  # alternate
-        times["graphspec"] += _throughput(built, images, rounds)
-        times["keras.applications"] += _throughput(reference, images, rounds)
+    outputs = {k: np.asarray(m.predict_on_batch(images)) for k, m in models.items()}  # also compiles
+    for _ in range(2):  # warm up all
+        for model in models.values():
+            model.predict_on_batch(images)
+    names = list(models)
+    times = dict.fromkeys(models, 0.0)
+    for repeat in range(args.resnet_repeats):  # rotate the order
+        for name in names[repeat % 3:] + names[: repeat % 3]:
+            times[name] += _throughput(models[name], images, rounds)
     n_images = batch_size * rounds * args.resnet_repeats
     ips = {k: n_images / t for k, t in times.items()}
+    train_images = images[:train_batch] if train_batch <= batch_size else rng.uniform(-1.0, 1.0, size=(train_batch, 224, 224, 3)).astype("float32")
+    labels = rng.integers(0, 1000, train_batch)
+    for model in models.values():
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-3), loss="sparse_categorical_crossentropy")
+        model.train_on_batch(train_images, labels)  # compiles the step: not timed
+    train_times = dict.fromkeys(models, 0.0)
+    for repeat in range(args.resnet_repeats):
+        for name in names[repeat % 3:] + names[: repeat % 3]:
+            train_times[name] += _train_throughput(models[name], train_images, labels, rounds)
+    train_ips = {k: train_batch * rounds * args.resnet_repeats / t for k, t in train_times.items()}
+    out_ref = outputs["keras.applications"]
     result = {
         "batch_size": batch_size,
         "images_timed": n_images,
         "graphspec_images_per_s": ips["graphspec"],
+        "nested_images_per_s": ips["nested"],
         "keras_images_per_s": ips["keras.applications"],
         "ratio": ips["graphspec"] / ips["keras.applications"],
-        "max_abs_output_difference": float(np.max(np.abs(out_built - out_ref))),
+        "nested_ratio": ips["nested"] / ips["keras.applications"],
+        "train_batch_size": train_batch,
+        "train_images_per_s": train_ips,
+        "train_ratio": train_ips["graphspec"] / train_ips["keras.applications"],
+        "nested_train_ratio": train_ips["nested"] / train_ips["keras.applications"],
+        "max_abs_output_difference": float(np.max(np.abs(outputs["graphspec"] - out_ref))),
+        "nested_max_abs_output_difference": float(np.max(np.abs(outputs["nested"] - out_ref))),
         # Not a constant output (a zero difference would then prove little).
         "output_range": [float(out_ref.min()), float(out_ref.max())],
         "weights_copied": how,
-        "parameters": built.count_params(),
+        "parameters": models["graphspec"].count_params(),
+        "layers": {k: len(m.layers) for k, m in models.items()},
     }
-    print(f"   graphspec {ips['graphspec']:.1f} images/s, keras.applications "
-          f"{ips['keras.applications']:.1f} images/s, max |diff| "
+    print(f"   inference: flat {ips['graphspec']:.1f}, nested {ips['nested']:.1f}, keras.applications "
+          f"{ips['keras.applications']:.1f} images/s; training: flat {train_ips['graphspec']:.1f}, nested "
+          f"{train_ips['nested']:.1f}, keras.applications {train_ips['keras.applications']:.1f} images/s; max |diff| "
           f"{result['max_abs_output_difference']:.3g} (outputs range over "
           f"{out_ref.min():.3g}..{out_ref.max():.3g})", flush=True)
     return result
@@ -239,12 +269,19 @@ def summary(report) -> str:
                       f"{t['max_abs_loss_difference']:.2g}")])
     r = report.get("resnet50")
     if r:
-        rows.append(["(c) ResNet50 graphspec", f"batch {r['batch_size']}", None,
+        rows.append(["(c) ResNet50 graphspec (flat)", f"batch {r['batch_size']}", None,
                      f"{r['ratio']:.3f}",
                      (f"{r['graphspec_images_per_s']:.1f} images/s; max |out diff| "
                       f"{r['max_abs_output_difference']:.2g}")])
+        if "nested_ratio" in r:
+            rows.append(["(c) ResNet50 nested blocks", f"batch {r['batch_size']}", None,
+                         f"{r['nested_ratio']:.3f}", f"{r['nested_images_per_s']:.1f} images/s"])
         rows.append(["(c) ResNet50 keras.applications", f"batch {r['batch_size']}", None, "1",
                      f"{r['keras_images_per_s']:.1f} images/s"])
+        if "train_ratio" in r:
+            rows.append(["(c) ResNet50 training flat / nested", f"batch {r['train_batch_size']}", None,
+                         f"{r['train_ratio']:.3f} / {r['nested_train_ratio']:.3f}",
+                         f"keras.applications {r['train_images_per_s']['keras.applications']:.1f} images/s"])
     for section, error in report["errors"].items():
         rows.append([f"{section}: FAILED", "", None, None, error.splitlines()[-1][:80]])
     table = trainutil.format_table(["check", "size", "s/epoch", "ratio", "result"], rows)
@@ -264,6 +301,7 @@ def parse_args(argv=None):
     p.add_argument("--tutorial-epochs", type=int, default=6,
                    help="epochs per model in (b) (default 6; the first is left out of s/epoch)")
     p.add_argument("--resnet-batch", type=int, default=128)
+    p.add_argument("--resnet-train-batch", type=int, default=32)
     p.add_argument("--resnet-rounds", type=int, default=10,
                    help="timed predict_on_batch calls per model per repeat (default 10)")
     p.add_argument("--resnet-repeats", type=int, default=3,

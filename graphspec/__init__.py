@@ -8,11 +8,12 @@ Importing graphspec, `load` and `loads` never import TensorFlow or Keras; only
 """
 
 from graphspec.api import build, load, loads
+from graphspec.backend import deep_recursion
 from graphspec.errors import Problem, SpecError
 from graphspec.export import ExportError, dump, dumps  # Keras is imported when they are called
 from graphspec.search import SearchSpace, hypermodel, search_space, suggest
 from graphspec.source import Limits
 from graphspec.spec import Spec
 
-__all__ = ["ExportError", "Limits", "Problem", "SearchSpace", "Spec", "SpecError", "build", "dump", "dumps", "hypermodel", "load", "loads", "search_space", "suggest"]
+__all__ = ["ExportError", "Limits", "Problem", "SearchSpace", "Spec", "SpecError", "build", "deep_recursion", "dump", "dumps", "hypermodel", "load", "loads", "search_space", "suggest"]
 __version__ = "0.2.0"

@@ -97,3 +97,36 @@ def quiet_native_logs(enabled: bool = True) -> Iterator[None]:
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
+
+
+# Keras walks a model's graph recursively (one Python frame per layer on a chain, in
+# keras.src.ops.function's map_graph, when a Functional model is made or loaded), so a
+# chain deeper than Python's recursion limit (1,000 by default) fails to build or load.
+FRAMES_PER_LAYER = 3  # map_graph's helper is one frame per layer; a margin for the others
+
+
+@contextlib.contextmanager
+def deep_recursion(layers: int = 100_000) -> Iterator[None]:
+    """Room for Keras's recursive graph walks over a chain of `layers` layers, while the block runs.
+
+    ``graphspec.build`` uses it around the Keras calls of a deep spec; use it around
+    ``keras.models.load_model`` of a deep model. It raises Python's recursion limit for the
+    block only, and only when needed, and restores it after. Python 3.11+ runs
+    Python-to-Python recursion without growing the C stack, so no thread with a larger
+    stack is needed; a thread would also lose Keras's thread-local state (the dtype policy,
+    custom object and safe-mode scopes) that the caller's build relies on.
+
+    Example:
+        >>> with graphspec.deep_recursion():  # doctest: +SKIP
+        ...     model = keras.models.load_model("chain_10000.keras")
+    """
+    previous = sys.getrecursionlimit()
+    needed = previous + FRAMES_PER_LAYER * layers
+    if layers * FRAMES_PER_LAYER < previous // 2:
+        yield  # the default limit has room: change nothing
+        return
+    sys.setrecursionlimit(needed)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)

@@ -210,6 +210,11 @@ def _check_arguments(type_name: str, info: dict[str, Any], args: dict[str, Any],
             choices = sorted(k for k in described if k != "name")
             yield (base + (key,), f"{type_name} has no argument '{key}'", did_you_mean(str(key), choices, "arguments"), "unknown-argument")
             continue
+        if key == "dtype" and isinstance(value, str) and not _is_param(value):
+            wrong = check_dtype(value, policy=True)
+            if wrong:
+                yield (base + (key,), f"{type_name}: {wrong[0]}", wrong[1], "bad-choice")
+            continue
         yield from _check_value(type_name, str(key), spec, value, base + (key,), custom)
 
 
@@ -381,6 +386,11 @@ def _describe(value: Any) -> str:
     return shown(value)
 
 
+def describe(value: Any) -> str:
+    """A value as a spec writes it, for messages: true, nothing (null), 'text', a mapping."""
+    return _describe(value)
+
+
 def _type_hint(kind: str, value: Any) -> str | None:
     if kind in ("int", "ints") and isinstance(value, float) and value.is_integer():
         return "write an integer; in $(...) use '//' for integer division"
@@ -412,3 +422,132 @@ def _article(what: str) -> str:
 def _custom_hint(hint: str | None) -> str:
     extra = "(a custom one must be passed in custom_objects= or registered with Keras)"
     return f"{hint} {extra}" if hint else extra
+
+
+# -- dtypes, serialized objects and model.compile ------------------------------------------
+
+#: The dtype names Keras documents (keras.src.backend.common.dtypes.ALLOWED_DTYPES);
+#: tests/test_catalogue.py keeps them in step with the installed Keras.
+DTYPES = (
+    "float16", "float32", "float64", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32",
+    "int64", "bfloat16", "bool", "string", "float8_e4m3fn", "float8_e5m2", "complex64", "complex128",
+)
+#: Names Keras would read as another dtype without a word (``int`` -> int64): refused, with the choices.
+_DTYPE_ALIASES = {"int": ("int32", "int64"), "float": ("float32", "float64"), "double": ("float64",), "half": ("float16",), "str": ("string",), "uint": ("uint8", "uint32")}
+_POLICIES = ("mixed_float16", "mixed_bfloat16")
+_SERIALIZED_KEYS = ("class_name", "config", "module", "registered_name")
+
+
+def check_dtype(value: Any, policy: bool = False) -> tuple[str, str | None] | None:
+    """(message, hint) when `value` is not a dtype name Keras documents; None when it is.
+
+    `policy`: a layer's ``dtype``, which also takes the mixed-precision policies and the
+    quantization policies (``int8_from_float32``).
+    """
+    if not isinstance(value, str):
+        return f"dtype must be a dtype name such as 'float32', found {_describe(value)}", None
+    if value in DTYPES or (policy and (value in _POLICIES or "_from_" in value)):
+        return None
+    if value in _DTYPE_ALIASES:
+        choices = " or ".join(f"'{c}'" for c in _DTYPE_ALIASES[value])
+        if value == "int":
+            return "dtype 'int' is not a dtype name (Keras would read it as int64 without a word)", f"write {choices} to say which"
+        return f"unknown dtype '{value}'", f"write {choices}"
+    return f"unknown dtype '{value}'", did_you_mean(value, DTYPES + (_POLICIES if policy else ()), "dtypes")
+
+
+def serialized_objects(value: Any, path: tuple = ()) -> Iterable[tuple]:
+    """The paths of mappings in Keras's serialized form (``{class_name: ..., config: ...}``) in `value`.
+
+    A spec writes objects as ``{type: ...}``; the serialized form would reach Keras's
+    deserializer (and, with unsafe deserialization enabled in the process, code).
+    """
+    if isinstance(value, dict):
+        if "type" not in value and any(key in value for key in _SERIALIZED_KEYS):
+            yield path
+            return
+        for key, item in value.items():
+            yield from serialized_objects(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from serialized_objects(item, (*path, index))
+
+
+def serialized_finding(path: tuple) -> Finding:
+    """The finding for a serialized-form mapping at `path` (see `serialized_objects`)."""
+    return (
+        path,
+        "a mapping with 'class_name', 'module' or 'config' (Keras's serialized form) is not accepted",
+        "write the object as {type: ClassName, argument: value}",
+        "refused",
+    )
+
+
+_COMPILE_KINDS = {"optimizer": ("optimizers", "optimizer"), "loss": ("losses", "loss"), "metrics": ("metrics", "metric"), "weighted_metrics": ("metrics", "metric")}
+
+
+def check_compile_arguments(values: dict[str, Any], custom: Collection[str] = ()) -> list[Finding]:
+    """The arguments of ``model.compile`` that Keras would refuse, or read other than written.
+
+    Names of optimizers, losses and metrics are checked against the catalogue (with
+    "did you mean"); booleans must be true or false (``jit_compile`` also takes
+    ``auto``), counts must be positive integers, loss weights numbers. Paths are below
+    ``compile``.
+    """
+    custom = set(custom)
+    findings: list[Finding] = [serialized_finding(path) for path in serialized_objects(values)]
+    if findings:
+        return findings
+    for key, value in values.items():
+        path = (key,)
+        if value is None or _has_param(value):
+            continue
+        if key in ("run_eagerly", "auto_scale_loss"):
+            if not isinstance(value, bool):
+                findings.append((path, f"{key} must be true or false, found {_describe(value)}", bool_hint(value), "wrong-type"))
+        elif key == "jit_compile":
+            if not isinstance(value, bool) and value != "auto":
+                findings.append((path, f"jit_compile must be true, false or 'auto', found {_describe(value)}", bool_hint(value), "wrong-type"))
+        elif key == "steps_per_execution":
+            if not (_is_int(value) and value >= 1):
+                findings.append((path, f"steps_per_execution must be a positive integer, found {_describe(value)}", None, "wrong-type"))
+        elif key == "loss_weights":
+            findings += _check_loss_weights(value, path)
+        elif key in _COMPILE_KINDS:
+            findings += _check_compile_objects(key, value, path, custom, by_output=True)
+    return findings
+
+
+def _check_loss_weights(value: Any, path: tuple) -> list[Finding]:
+    if _is_number(value) or _has_param(value):
+        return []
+    if isinstance(value, (list, dict)):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        return [finding for key, item in items for finding in _check_loss_weights(item, (*path, key)) if not isinstance(item, (list, dict))]
+    return [(path, f"loss_weights must be numbers, found {_describe(value)}", None, "wrong-type")]
+
+
+def _check_compile_objects(key: str, value: Any, path: tuple, custom: set[str], by_output: bool) -> list[Finding]:
+    """An optimizer, loss or metric: a name, a {type: ...} mapping, or (loss, metrics) lists and mappings by output."""
+    kind, what = _COMPILE_KINDS[key]
+    if _has_param(value) or value is None:
+        return []
+    if isinstance(value, str):
+        if value in custom or ">" in value or is_known_name(kind, value):
+            return []
+        return [(path, f"unknown {what} '{value}'", did_you_mean(value, known_names(kind), f"{what}es" if what == "loss" else f"{what}s"), "unknown-name")]
+    if isinstance(value, dict) and "type" in value:
+        return [(sub, message.removeprefix(": "), hint, code) for sub, message, hint, code in _check_typed("", key, value, path, custom, [kind], what)]
+    if key != "optimizer" and isinstance(value, list):
+        return [f for i, item in enumerate(value) for f in _check_compile_objects(key, item, (*path, i), custom, by_output and key != "loss")]
+    if key != "optimizer" and by_output and isinstance(value, dict):
+        return [f for name, item in value.items() for f in _check_compile_objects(key, item, (*path, name), custom, False)]
+    expected = {"optimizer": "the name of an optimizer or a {type: ...} mapping"}.get(key, f"the name of a {what}, a {{type: ...}} mapping, or a list or mapping of them")
+    return [(path, f"{key} must be {expected}, found {_describe(value)}", None, "wrong-type")]
+
+
+def bool_hint(value: Any) -> str:
+    """How to write a boolean, for a value that is not one."""
+    if isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "true", "false", "y", "n"):
+        return "write true or false, unquoted; 'yes', 'no', 'on' and 'off' are strings"
+    return "write true or false"

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 import yaml
 
 from graphspec import __version__
-from graphspec.api import build, load
+from graphspec.api import build, build_checked, check_file, load
 from graphspec.backend import DISTRIBUTION, BackendError, quiet_native_logs
 from graphspec.errors import Problem, SpecError, printable
 from graphspec.report import FORMATS
@@ -109,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     plot_cmd.add_argument("-o", "--output", required=True, metavar="OUT", help="the picture to write; its suffix picks the format")
     plot_cmd.add_argument("--collapse-blocks", action="store_true", help="draw each block instance as one node")
     plot_cmd.add_argument("--shapes", action="store_true", help="build the model and label edges with tensor shapes")
+    plot_cmd.add_argument("--rankdir", choices=["TB", "LR", "BT", "RL"], default="TB", help="direction of the flow (default TB, top to bottom; LR fits a deep model on a wide page)")
+    plot_cmd.add_argument("--dpi", type=int, metavar="N", help="resolution of a .png (default: Graphviz's 96)")
     plot_cmd.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE", help="override a param (repeatable)")
     plot_cmd.add_argument("--custom-type", action="append", default=[], metavar="NAME", help="a custom layer type the spec may use (repeatable; not with --shapes)")
     _add_tune(commands)
@@ -250,10 +252,12 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2 if _io_only(error.problems) else 1
     for file in files:
         try:
-            spec = load(file, params=params, custom_types=args.custom_type)
-            problems += spec.warnings
-            if args.build:
-                build(spec, params=params)  # custom types need build(custom_objects=) from Python
+            checked = check_file(file, params=params, custom_types=args.custom_type)
+            problems += checked.warnings
+            if args.build and checked.graph is not None:
+                build_checked(checked)  # as `build` does: custom types need build(custom_objects=) from Python
+            elif checked.problems:
+                raise SpecError(checked.problems)
         except SpecError as error:
             problems += error.problems
             io_error = io_error or _io_only(error.problems)
@@ -315,7 +319,7 @@ def _plot(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     try:
         output_format(args.output)
-        plot(args.file, args.output, params=dict(args.param), collapse_blocks=args.collapse_blocks, shapes=args.shapes, custom_types=args.custom_type)
+        plot(args.file, args.output, params=dict(args.param), collapse_blocks=args.collapse_blocks, shapes=args.shapes, custom_types=args.custom_type, rankdir=args.rankdir, dpi=args.dpi)
     except SpecError as error:
         print(str(error), file=err)
         return 2 if _io_only(error.problems) else 1

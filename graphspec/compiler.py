@@ -13,13 +13,16 @@ import contextlib
 import functools
 import inspect
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
 from keras.src.saving.serialization_lib import SafeModeScope  # not exported by keras.saving
 
+from graphspec import catalogue
+from graphspec.backend import deep_recursion
 from graphspec.errors import Problem, SpecError, budgeted, did_you_mean, shown
-from graphspec.graph import output_names, split_ref
+from graphspec.graph import keras_output_names, output_names, split_ref
 from graphspec.resolve import MERGE_LAYERS, Collector, Graph, Node, Origin
 from graphspec.resolve import REFUSED_LAYERS as REFUSED
 
@@ -112,9 +115,11 @@ def constructor_arguments(cls: type) -> set[str] | None:
 
 
 class _Compiler:
-    def __init__(self, custom_objects: Mapping[str, Any]) -> None:
+    def __init__(self, custom_objects: Mapping[str, Any], record: dict[tuple[str, ...], Any] | None = None) -> None:
         self.custom_objects = dict(custom_objects)
         self.collector = Collector()
+        self.record = record  # every node's output by instance path, when asked for
+        self.path: tuple[str, ...] = ()  # the block instance being built
 
     @property
     def problems(self) -> list[Problem]:
@@ -153,7 +158,8 @@ class _Compiler:
         except LookupError as error:
             raise _NodeError(error.args[0], sub + ("type",), error.args[1], code=error.args[2]) from None
         kwargs = {k: self.value(v, k, sub + (k,)) for k, v in value.items() if k != "type"}
-        self.check_arguments(cls, kwargs, sub, type_name)
+        if not _checked_at_load(cls, type_name, namespaces_for(argument)):
+            self.check_arguments(cls, kwargs, sub, type_name)
         try:
             return cls(**kwargs)
         except Exception as error:
@@ -175,19 +181,33 @@ class _Compiler:
 
     # -- graph --------------------------------------------------------------------
 
-    def graph(self, graph: Graph, inputs: Sequence[Any]) -> tuple[dict[str, Any], Any]:
-        """Build `graph`'s nodes on `inputs` (symbolic tensors); (every node's output, the outputs)."""
+    def graph(self, graph: Graph, inputs: Sequence[Any], scope: _Scope | None = None, wanted: set[int] | None = None) -> tuple[dict[str, Any], Any]:
+        """Build `graph`'s nodes on `inputs` (symbolic tensors); (every node's output, the outputs).
+
+        `scope` is the model the layers join: a new one (the top level, a nested block model)
+        by default; a flat block instance passes its enclosing model's, with its name prefix,
+        and the indices of the outputs its caller uses (`wanted`): nodes that reach none of
+        them are not created, and the other outputs are None.
+        """
+        scope = scope if scope is not None else _Scope()
         tensors: dict[str, Any] = dict(zip(graph.input_names, inputs, strict=False))
-        layers: dict[str, list[Any]] = {}
+        layers = scope.layers
         by_name = {node.name: node for node in graph.nodes}
+        parts = block_output_names(graph)
+        needed, uses = demand(graph, wanted)
         for node in graph.nodes:
+            if node.broken:  # its problem is reported: it and what depends on it are not built
+                tensors[node.name] = _FAILED
+                continue
+            if needed is not None and node.name not in needed:
+                continue  # reaches no wanted output: as in hand-written Keras, no layer for it
             try:
-                arguments = self.inputs(node, tensors)
+                arguments = self.inputs(node, tensors, parts)
             except _Skip:
                 tensors[node.name] = _FAILED
                 continue
             try:
-                tensors[node.name] = self.node(node, arguments, layers, by_name)
+                tensors[node.name] = self.node(node, arguments, layers, by_name, scope, uses.get(node.name))
             except _Reported:
                 tensors[node.name] = _FAILED
             except _NodeError as error:
@@ -199,67 +219,82 @@ class _Compiler:
             except Exception as error:  # the one guard: whatever Keras raises on a node (block path included) is a problem at it
                 self.report(_unexpected(node, error), node.origin)
                 tensors[node.name] = _FAILED
+        if self.record is not None:
+            for name, value in tensors.items():
+                self.record.setdefault(self.path + (name,), value)
         if isinstance(graph.outputs, dict):
-            outputs: Any = {key: self.ref(ref, tensors, graph.output_origin, (key,)) for key, ref in graph.outputs.items()}
+            outputs: Any = {
+                key: self.ref(ref, tensors, graph.output_origin, (key,), parts) if wanted is None or i in wanted else None
+                for i, (key, ref) in enumerate(graph.outputs.items())
+            }
         else:
-            outputs = [self.ref(ref, tensors, graph.output_origin, (i,)) for i, ref in enumerate(graph.outputs)]
+            outputs = [self.ref(ref, tensors, graph.output_origin, (i,), parts) if wanted is None or i in wanted else None for i, ref in enumerate(graph.outputs)]
             outputs = outputs[0] if len(outputs) == 1 else outputs
         return tensors, outputs
 
-    def ref(self, ref: str, tensors: Mapping[str, Any], origin: Origin | None, sub: tuple) -> Any:
+    def ref(self, ref: str, tensors: Mapping[str, Any], origin: Origin | None, sub: tuple, parts: Mapping[str, list[str]] | None = None) -> Any:
+        """The tensor `ref` names; `parts` gives block nodes' output names (`b.out`, `b.0` of a one-output block)."""
         name, part = split_ref(ref)
         value = tensors.get(name, _FAILED)
         if value is _FAILED:
             raise _Skip()
         if part is None:
             return value
+        names = (parts or {}).get(name)
+        if names is not None and len(names) == 1 and part in ("0", names[0]) and not isinstance(value, (dict, list, tuple)):
+            return value  # the one output of a block node, by index or by name
         if isinstance(value, dict):
-            selected = list(value.values())[int(part)] if part.isdigit() and int(part) < len(value) else value.get(part, _FAILED)
-            if selected is not _FAILED:
-                return selected
-            message = f"'{ref}': node '{name}' has no output '{part}' (it has {', '.join(map(str, value))})"
-            if origin is not None:
-                self.report(origin.problem(f"{origin.who}: {message}", sub, hint=f"use one of {', '.join(map(str, value))}", code="unknown-output"), origin)
-            raise _Skip()
-        if isinstance(value, (list, tuple)) and part.isdigit():
+            if part.isdigit() and int(part) < len(value):
+                return list(value.values())[int(part)]
+            if part in value:
+                return value[part]
+            message = f"'{ref}': node '{name}' has no output '{part}'"
+        elif isinstance(value, (list, tuple)) and part.isdigit():
             if int(part) < len(value):
                 return value[int(part)]
             message = f"'{ref}': node '{name}' has {len(value)} outputs"
         else:
             message = f"'{ref}': node '{name}' has one output"
         if origin is not None:
-            self.report(origin.problem(f"{origin.who}: {message}", sub, hint=f"use an index below {len(value) if isinstance(value, (list, tuple)) else 1}", code="unknown-output"), origin)
+            self.report(origin.problem(f"{origin.who}: {message}", sub, hint=f"use an index below {len(value) if isinstance(value, (list, tuple, dict)) else 1}", code="unknown-output"), origin)
         raise _Skip()
 
-    def inputs(self, node: Node, tensors: Mapping[str, Any]) -> Any:
+    def inputs(self, node: Node, tensors: Mapping[str, Any], parts: Mapping[str, list[str]] | None = None) -> Any:
         refs = node.inputs
         if isinstance(refs, str):
-            return self.ref(refs, tensors, node.origin, ("from",))
+            return self.ref(refs, tensors, node.origin, ("from",), parts)
         if isinstance(refs, list):
-            return [self.ref(r, tensors, node.origin, ("from", i)) for i, r in enumerate(refs)]
+            return [self.ref(r, tensors, node.origin, ("from", i), parts) for i, r in enumerate(refs)]
         return {
-            key: [self.ref(r, tensors, node.origin, ("from", key, i)) for i, r in enumerate(ref)] if isinstance(ref, list) else self.ref(ref, tensors, node.origin, ("from", key))
+            key: [self.ref(r, tensors, node.origin, ("from", key, i), parts) for i, r in enumerate(ref)] if isinstance(ref, list) else self.ref(ref, tensors, node.origin, ("from", key), parts)
             for key, ref in refs.items()
         }
 
-    def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node]) -> Any:
+    def node(self, node: Node, arguments: Any, layers: dict[str, list[Any]], by_name: Mapping[str, Node], scope: _Scope | None = None, wanted: set[int] | None = None) -> Any:
+        scope = scope if scope is not None else _Scope(layers)
         owner = by_name[node.target] if node.kind == "share" else node
+        if owner.broken:
+            raise _Reported()  # the shared node's problem is reported
         if owner.kind == "block" and owner.body is not None and isinstance(node.inputs, dict) and isinstance(arguments, dict):
             missing = [name for name in owner.body.input_names if name not in arguments]
             if missing:
                 raise _NodeError(f"block '{owner.target}' needs input(s) {', '.join(missing)}", ("from",), "map every block input to a ref", code="block-inputs")
             arguments = [arguments[name] for name in owner.body.input_names]  # by name -> in order
-        if owner.kind == "block" and owner.name not in layers:
-            result = self.first_block_call(owner, node, arguments, layers)
+        if owner.kind == "block" and owner.body is not None and not owner.body.as_model:
+            result = self.flat_block_call(owner, arguments, scope, wanted)
+        elif owner.kind == "block" and owner.name not in layers:
+            result = self.first_block_call(owner, node, arguments, layers, scope)
         else:
-            result = self.call_chain(node, self.make(owner, arguments, layers), arguments)
+            result = self.call_chain(node, self.make(owner, arguments, layers, scope), arguments)
+        if owner.kind == "block" and isinstance(result, dict) and len(result) == 1:
+            return next(iter(result.values()))  # a block with one output: the node's output is that tensor
         if owner.kind == "block" and owner.body is not None and isinstance(result, (list, tuple)):
             names = output_names(owner.body.outputs)
             if len(set(names)) == len(names) == len(result):
                 return dict(zip(names, result, strict=False))  # refs reach them by name or by index
         return result
 
-    def make(self, node: Node, arguments: Any, layers: dict[str, list[Any]]) -> list[Any]:
+    def make(self, node: Node, arguments: Any, layers: dict[str, list[Any]], scope: _Scope | None = None) -> list[Any]:
         """The layer objects (or block models) of a layer, merge or block node; cached for shares."""
         if node.name in layers:
             return layers[node.name]
@@ -275,9 +310,10 @@ class _Compiler:
                 raise _NodeError(f"'{node.target}' is not a Keras layer class", ("type",), "use a class from keras.layers or a custom layer", code="unknown-type")
             type_name = node.target
         kwargs = {key: self.value(value, key, (key,)) for key, value in node.args.items()}
-        self.check_arguments(cls, kwargs, (), type_name)
+        if not _checked_at_load(cls, MERGE_LAYERS.get(type_name, type_name) if node.kind == "merge" else type_name, ["layers"]):
+            self.check_arguments(cls, kwargs, (), type_name)
         chain = []
-        for name in node.layer_names():
+        for name in self.claim(node, scope):
             try:
                 chain.append(cls(**kwargs, name=name))
             except Exception as error:
@@ -292,11 +328,64 @@ class _Compiler:
         layers[node.name] = chain
         return chain
 
-    def first_block_call(self, owner: Node, node: Node, arguments: Any, layers: dict[str, list[Any]]) -> Any:
+    def claim(self, node: Node, scope: _Scope | None) -> list[str]:
+        """The Keras names of `node`'s layers (or nested models) in `scope`'s model, reserved for it.
+
+        Raises:
+            _NodeError: a name already taken in that model (a flat block instance's
+                ``instance_node`` that is also another layer's name).
+        """
+        if scope is None:
+            return node.layer_names()
+        names = [scope.prefix + name for name in node.layer_names()]
+        holder = node.origin.who + "".join(f" of block node '{i}'" for i in reversed(node.origin.instance))
+        for name in names:
+            taken = scope.taken.setdefault(name, holder)
+            if taken != holder:
+                raise _NodeError(
+                    f"its layer would be named '{name}', which is already the name of {taken} in the same model",
+                    (),
+                    "rename one of them: a block's layers are named <block node>_<node of the block>",
+                    key=True,
+                    code="duplicate-name",
+                )
+        return names
+
+    def flat_block_call(self, owner: Node, arguments: Any, scope: _Scope, wanted: set[int] | None = None) -> Any:
+        """Call a block node's layers in the enclosing model, each copy of a repeat in turn.
+
+        The first call creates them, named ``<instance>_<node>`` (`_Scope.inner`); a share of
+        the node calls the same layers again, so it reuses their weights.
+        """
+        instances = scope.layers.get(owner.name)
+        if instances is None:
+            instances = scope.layers[owner.name] = [scope.inner(name) for name in owner.layer_names()]
+        current = arguments
+        for copy, inner in enumerate(instances, start=1):
+            current = self.flat_instance(owner, current, inner, wanted if copy == len(instances) else None)
+        return current
+
+    def flat_instance(self, owner: Node, arguments: Any, inner: _Scope, wanted: set[int] | None = None) -> Any:
+        """One flat block instance: the block's graph built on the caller's tensors, its outputs returned."""
+        body = owner.body
+        assert body is not None
+        before = self.collector.count
+        outer, self.path = self.path, self.path + (owner.name,)  # recorded as block_node/node, as nested ones
+        try:
+            _, outputs = self.graph(body, arguments if isinstance(arguments, list) else [arguments], inner, wanted)
+        except _Skip:
+            raise _Reported() from None
+        finally:
+            self.path = outer
+        if self.collector.count > before:
+            raise _Reported()
+        return outputs
+
+    def first_block_call(self, owner: Node, node: Node, arguments: Any, layers: dict[str, list[Any]], scope: _Scope | None = None) -> Any:
         """Build a block node's model(s) on the shapes of their first inputs, calling each in turn."""
         chain: list[Any] = []
         current = arguments
-        for name in owner.layer_names():
+        for name in self.claim(owner, scope):
             model = self.block_model(owner, name, current)
             chain.append(model)
             current = self.call_chain(node, [model], current)
@@ -316,6 +405,14 @@ class _Compiler:
             except _NodeError:
                 raise
             except Exception as error:
+                if isinstance(error, IndexError) and (node.target == "dot" if node.kind == "merge" else node.target == "Dot"):
+                    raise _NodeError(
+                        f"'axes' {node.args.get('axes')!r} is past the rank of the inputs ({_shapes_text(node, arguments)}): "
+                        "an axis counts from 1 (0 is the batch dimension) up to the rank less one",
+                        ("axes",) if "axes" in node.args else ("merge",),
+                        f"with inputs of rank {_rank(arguments)}, use an axis from 1 to {_rank(arguments) - 1}, or -1 for the last",
+                        code="shape",
+                    ) from None
                 raise _NodeError(
                     f"Keras cannot apply {_layer_text(node)} to {_shapes_text(node, arguments)}: {_keras_message(error)}",
                     ("from",),
@@ -342,13 +439,111 @@ class _Compiler:
                 )
         inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(body.input_names, tensors, strict=True)]
         before = self.collector.count
-        _, outputs = self.graph(body, inputs)
+        outer, self.path = self.path, self.path + (node.name,)
+        try:
+            _, outputs = self.graph(body, inputs)
+        except _Skip:
+            raise _Reported() from None
+        finally:
+            self.path = outer
         if self.collector.count > before:
             raise _Reported()
         try:
             return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name)
         except Exception as error:
             raise _NodeError(f"Keras cannot make a model of block '{node.target}': {_keras_message(error)}", ("block",), code="bad-model") from None
+
+
+@dataclass
+class _Scope:
+    """The Keras model a graph's nodes are built into, as seen from one graph.
+
+    The top level and each nested block model (``model: true``) are models of their own; a
+    flat block instance builds into its caller's model, its layers named with `prefix`.
+    """
+
+    layers: dict[str, Any] = field(default_factory=dict)  # node name -> its layers, nested models or flat instances
+    prefix: str = ""  # "" at a model's top; "conv2_block1_" inside flat instance conv2_block1
+    taken: dict[str, str] = field(default_factory=dict)  # Keras layer name in this model -> what made it
+
+    def inner(self, instance: str) -> _Scope:
+        """The scope of flat block instance `instance` built in this one."""
+        return _Scope({}, f"{self.prefix}{instance}_", self.taken)
+
+
+def layer_count(graph: Graph) -> int:
+    """How many layer calls `graph` makes, blocks and repeats expanded: a bound on its depth."""
+    by_name = {node.name: node for node in graph.nodes}
+    count = len(graph.inputs)
+    for node in graph.nodes:
+        owner = by_name.get(node.target, node) if node.kind == "share" else node
+        copies = owner.repeat or 1
+        count += copies * (layer_count(owner.body) if owner.kind == "block" and owner.body is not None else 1)
+    return count
+
+
+def demand(graph: Graph, wanted: set[int] | None) -> tuple[set[str] | None, dict[str, set[int] | None]]:
+    """What building `graph` for its outputs `wanted` (None: all, and every node) needs.
+
+    Returns the nodes that reach a wanted output (None: all of them) and, for each block
+    node (or share of one) they refer to, the indices of its outputs they use (None: all),
+    so that a flat block instance creates only the layers its used outputs need.
+    """
+    parts = block_output_names(graph)
+    uses: dict[str, set[int] | None] = {}
+
+    def use(ref: str) -> str:
+        name, part = split_ref(ref)
+        names = parts.get(name)
+        if names is not None:
+            if part is None:
+                chosen: set[int] | None = None  # a plain ref: every output
+            elif part.isdigit():
+                chosen = {int(part)}
+            else:
+                chosen = {i for i, n in enumerate(names) if n == part}
+            before = uses.get(name, set())
+            uses[name] = None if chosen is None or before is None else before | chosen
+        return name
+
+    outputs = list(graph.outputs.values()) if isinstance(graph.outputs, dict) else list(graph.outputs)
+    if wanted is None:
+        for node in graph.nodes:
+            for ref in node.refs():
+                use(ref)
+        for ref in outputs:
+            use(ref)
+        return None, uses
+    by_name = {node.name: node for node in graph.nodes}
+    needed: set[str] = set()
+    stack = [use(ref) for i, ref in enumerate(outputs) if i in wanted]
+    while stack:
+        name = stack.pop()
+        if name in needed or name not in by_name:
+            continue
+        needed.add(name)
+        stack += [use(ref) for ref in by_name[name].refs()]
+    return needed, uses
+
+
+def block_output_names(graph: Graph) -> dict[str, list[str]]:
+    """Output names of each block node (or share of one) in `graph`, for refs such as ``b.out``."""
+    by_name = {node.name: node for node in graph.nodes}
+    names = {}
+    for node in graph.nodes:
+        owner = by_name.get(node.target) if node.kind == "share" else node
+        if owner is not None and owner.kind == "block" and owner.body is not None:
+            names[node.name] = output_names(owner.body.outputs)
+    return names
+
+
+def _checked_at_load(cls: type, type_name: str, kinds: Sequence[str]) -> bool:
+    """Whether `cls` is the Keras class the catalogue describes, so load checked its arguments."""
+    for kind in kinds:
+        info = catalogue.class_info(kind, type_name)
+        if info is not None and not info.get("open") and getattr(_NAMESPACES[kind], type_name, None) is cls:
+            return True
+    return False
 
 
 class _NodeError(Exception):
@@ -391,6 +586,12 @@ def _kwargs_text(kwargs: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={shown(v)}" for k, v in kwargs.items())
 
 
+def _rank(arguments: Any) -> int:
+    """The smallest rank among the input tensors (batch dimension counted)."""
+    tensors = arguments if isinstance(arguments, list) else [arguments]
+    return min((len(t.shape) for t in tensors if hasattr(t, "shape")), default=0)
+
+
 def _layer_text(node: Node) -> str:
     return node.target if node.kind != "share" else f"the layer of node '{node.target}'"
 
@@ -409,46 +610,94 @@ def _shapes_text(node: Node, arguments: Any) -> str:
 
 
 @budgeted
-def compile_model(graph: Graph, custom_objects: Mapping[str, Any] | None = None) -> Any:
-    """Build the keras.Model of a resolved graph; compile it if the spec says how.
+def compile_model(
+    graph: Graph,
+    custom_objects: Mapping[str, Any] | None = None,
+    *,
+    problems: Sequence[Problem] = (),
+    tensors: dict[tuple[str, ...], Any] | None = None,
+) -> Any:
+    """Build the keras.Model of an expanded graph; compile it if the spec says how.
+
+    Args:
+        graph: from `graphspec.resolve.expand`; nodes marked broken are not built.
+        custom_objects: the caller's custom layers and objects by type name.
+        problems: those found before this stage; every node that does not depend on a
+            broken one is still built, so that one `SpecError` reports them all.
+        tensors: when given, filled with every node's (and input's) output by instance
+            path: ``("x",)``, ``("enc", "conv")`` for node ``conv`` of block node ``enc``.
 
     Raises:
-        SpecError: every node Keras refused, at its line, with the shapes involved.
+        SpecError: the earlier `problems` and every node Keras refused, at its line, with
+            the shapes involved.
     """
-    compiler = _Compiler(custom_objects or {})
+    compiler = _Compiler(custom_objects or {}, tensors)
     scope = keras.saving.custom_object_scope(compiler.custom_objects) if custom_objects else contextlib.nullcontext()
+
+    def failed() -> SpecError:
+        return SpecError(list(problems) + compiler.problems)
+
     # Safe mode on while building, whatever the process set with enable_unsafe_deserialization.
-    with scope, SafeModeScope(True):
+    # Keras's graph walk is recursive: room for a graph of any depth, for this build only.
+    with scope, SafeModeScope(True), deep_recursion(layer_count(graph)):
         inputs = []
         for spec in graph.inputs:
+            if spec.broken:
+                inputs.append(_FAILED)
+                continue
             try:
                 inputs.append(keras.Input(shape=spec.shape, dtype=spec.dtype, name=spec.name, **spec.options))
             except Exception as error:
                 compiler.report(spec.origin.problem(f"input '{spec.name}': Keras rejects it: {_keras_message(error)}", code="bad-input"))
-        if compiler.problems:
-            raise SpecError(compiler.problems)
+                inputs.append(_FAILED)
+        top = _Scope(taken={spec.name: f"input '{spec.name}'" for spec in graph.inputs})
         try:
-            tensors, outputs = compiler.graph(graph, inputs)
+            built, outputs = compiler.graph(graph, inputs, top)
         except _Skip:
-            raise SpecError(compiler.problems) from None
-        if compiler.problems:
-            raise SpecError(compiler.problems)
+            outputs = _FAILED
+        if graph.compile:
+            kwargs = _compile_arguments(graph, compiler)  # checked even when nodes failed
+        if problems or compiler.problems or outputs is _FAILED:
+            raise failed()
+        if isinstance(graph.outputs, list) and len(graph.outputs) > 1:
+            outputs = _named_outputs(outputs, keras_output_names(graph.outputs), top)
         try:
             model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=graph.name)
         except Exception as error:
             assert graph.output_origin is not None
             compiler.report(graph.output_origin.problem(f"outputs: Keras cannot make a model of them: {_keras_message(error)}", code="bad-model"))
-            raise SpecError(compiler.problems) from None
-        if graph.compile:
-            _compile(model, graph, compiler)
+            raise failed() from None
+        if graph.compile and not compiler.problems:
+            _compile(model, graph, compiler, kwargs)
         if graph.expect:
-            _check_expectations(model, tensors, graph, compiler)
+            _check_expectations(model, built, graph, compiler)
         if compiler.problems:
-            raise SpecError(compiler.problems)
+            raise failed()
     return model
 
 
-def _compile(model: Any, graph: Graph, compiler: _Compiler) -> None:
+def _named_outputs(outputs: Sequence[Any], names: Sequence[str], scope: _Scope) -> list[Any]:
+    """Each output under the Keras name its ref gives (``b.skip`` -> ``b_skip``), unique.
+
+    Keras names a list output after the layer that makes it: two outputs of one block (or
+    layer) would share a name, and compile's loss mapping could not tell them apart. An
+    output whose layer has another name goes through an Identity layer of the wanted name.
+    """
+    named = []
+    for tensor, name in zip(outputs, names, strict=False):
+        if tensor._keras_history.operation.name == name:
+            named.append(tensor)
+            continue
+        unique, n = name, 1
+        while unique in scope.taken:
+            unique, n = f"{name}_output{'' if n == 1 else n}", n + 1
+        scope.taken[unique] = f"output '{name}'"
+        named.append(keras.layers.Identity(name=unique)(tensor))
+    return named
+
+
+def _compile_arguments(graph: Graph, compiler: _Compiler) -> dict[str, Any]:
+    """The compile section as `model.compile` takes it: ``{type: ...}`` mappings made objects."""
     origin = Origin(graph.source, ("compile",)) if graph.source else None
     kwargs = {}
     for key, value in (graph.compile or {}).items():
@@ -456,34 +705,29 @@ def _compile(model: Any, graph: Graph, compiler: _Compiler) -> None:
             kwargs[key] = compiler.value(value, key, (key,))
         except _NodeError as error:
             compiler.report(origin.problem(f"compile: {error.message}", error.sub, key=error.key, hint=error.hint, code=error.code))  # type: ignore[union-attr]
-    for key, getter, special in (("loss", keras.losses.get, ()), ("metrics", keras.metrics.get, _METRIC_ALIASES), ("weighted_metrics", keras.metrics.get, _METRIC_ALIASES)):
-        for sub, name in _strings((graph.compile or {}).get(key), (key,)):
-            if name in special:
-                continue
-            try:
-                getter(name)  # Keras resolves these lazily, at fit time; check them now
-            except Exception:
-                compiler.report(origin.problem(f"compile: unknown {'loss' if key == 'loss' else 'metric'} '{name}'", sub, hint=f"use a name from keras.{'losses' if key == 'loss' else 'metrics'}", code="unknown-name"))  # type: ignore[union-attr]
-    if compiler.problems:
-        return
+    return kwargs
+
+
+def _compile(model: Any, graph: Graph, compiler: _Compiler, kwargs: dict[str, Any]) -> None:
+    origin = Origin(graph.source, ("compile",)) if graph.source else None
     try:
-        model.compile(**kwargs)
+        model.compile(**_by_keras_output_name(graph, kwargs, list(model.output_names)))
     except Exception as error:
         compiler.report(origin.problem(f"compile: Keras rejects it: {_keras_message(error)}", code="bad-compile"))  # type: ignore[union-attr]
 
 
-_METRIC_ALIASES = ("accuracy", "acc", "crossentropy", "ce")  # compile picks the kind from the loss
-
-
-def _strings(value: Any, path: tuple) -> list[tuple[tuple, str]]:
-    """Each string in a compile value (a name, or lists and mappings of names), with its path."""
-    if isinstance(value, str):
-        return [(path, value)]
-    if isinstance(value, list):
-        return [item for i, v in enumerate(value) for item in _strings(v, path + (i,))]
-    if isinstance(value, dict) and "type" not in value:
-        return [item for k, v in value.items() for item in _strings(v, path + (k,))]
-    return []
+def _by_keras_output_name(graph: Graph, kwargs: dict[str, Any], keras_names: list[str]) -> dict[str, Any]:
+    """`model.compile`'s arguments with mappings keyed by a listed output (``b.skip`` or ``b_skip``) keyed by its Keras name."""
+    compile_ = dict(kwargs)
+    if not isinstance(graph.outputs, list) or len(keras_names) != len(graph.outputs):
+        return compile_
+    renamed = dict(zip(graph.outputs, keras_names, strict=False))
+    renamed.update(zip(keras_output_names(graph.outputs), keras_names, strict=False))
+    for key in ("loss", "loss_weights", "metrics", "weighted_metrics"):
+        value = compile_.get(key)
+        if isinstance(value, dict) and "type" not in value:
+            compile_[key] = {renamed.get(name, name): item for name, item in value.items()}
+    return compile_
 
 
 def _check_expectations(model: Any, tensors: Mapping[str, Any], graph: Graph, compiler: _Compiler) -> None:
@@ -495,10 +739,17 @@ def _check_expectations(model: Any, tensors: Mapping[str, Any], graph: Graph, co
             compiler.report(
                 source.problem(("expect", key), f"expect: the model has {actual_of():,} {key.replace('_', ' ')}, expected {expected:,}", hint="update 'expect' if the change is intended", code="expectation")
             )
+    parts = block_output_names(graph)
     for name, expected in (graph.expect.get("shapes") or {}).items():
-        value = tensors.get(name)
-        if value is None or value is _FAILED or not hasattr(value, "shape"):
-            compiler.report(source.problem(("expect", "shapes", name), f"expect: no node '{name}' with one output", hint=did_you_mean(name, tensors, "nodes"), key=True, code="expectation"))
+        try:
+            value = compiler.ref(name, tensors, None, (), parts)
+        except _Skip:
+            value = None
+        if value is None or not hasattr(value, "shape"):
+            what = "with one output" if split_ref(name)[1] is None else "output"
+            choices = [f"{n}.{p}" for n in parts for p in parts[n]] + list(tensors)
+            hint = f"a multi-output node takes a ref to one output: '{name}.0'" if name in tensors else did_you_mean(name, choices, "refs")
+            compiler.report(source.problem(("expect", "shapes", name), f"expect: no node {what} '{name}'", hint=hint, key=True, code="expectation"))
             continue
         actual = list(value.shape)
         if list(expected) != actual:

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from graphspec import catalogue
 from graphspec.errors import SpecError, printable
-from graphspec.resolve import MERGE_LAYERS, Graph, Node, resolve
+from graphspec.resolve import MERGE_LAYERS, Graph, Node
 from graphspec.spec import Spec
 
 
@@ -57,7 +57,7 @@ def read_side(where: str, params: Mapping[str, Any] | None = None, custom_types:
         DiffError: the file or revision cannot be read.
         SpecError: the spec has mistakes.
     """
-    from graphspec.api import loads
+    from graphspec.api import expanded, loads
 
     if where.startswith("git:"):
         text, shown, base = _git_show(where[4:]), shown or where, base_dir
@@ -70,7 +70,7 @@ def read_side(where: str, params: Mapping[str, Any] | None = None, custom_types:
             raise DiffError(f"cannot read {where}: {getattr(error, 'strerror', None) or error}") from None
         shown, base = shown or where, base_dir or str(FilePath(where).parent)
     spec = loads(text, file=shown, params=params, base_dir=base, custom_types=custom_types)
-    graph = resolve(spec, params, spec._limits, spec._structure, custom_types)
+    graph = expanded(spec, custom_types=custom_types)  # the graph load made with these params
     return Side(shown, spec, graph, dict(params or {}))
 
 

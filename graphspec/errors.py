@@ -52,6 +52,9 @@ CODES: dict[str, tuple[str, str, str]] = {
     "bad-share": ("GS205", "a share of something without a layer of its own", "share a layer or block node"),
     "unused-node": ("GS206", "warning: a node no output uses", "remove it or add it to outputs"),
     "too-many-inputs": ("GS207", "a layer that takes one tensor given several", "merge them first: {merge: concatenate, from: [...]}"),
+    "unused-input": ("GS208", "warning: an input no output uses (the model still demands it)", "remove it"),
+    "unused-block-output": ("GS209", "warning: an output of a block node that no ref uses (a flat block does not create the layers only it needs)", "use it, or remove the output from the block"),
+    "unknown-output-name": ("GS210", "a compile loss, loss_weights or metrics mapping names no output of the model", "use an output's name: a mapping key of outputs, or a listed ref with '.' as '_'"),
     # Params
     "unknown-param": ("GS301", "a param that is not defined (or an override of none)", "use the suggested name, or define it under params"),
     "bad-param": ("GS302", "a '$' value that is neither $name nor $(expression)", "write $name, $(expression), or $$ for a literal $"),

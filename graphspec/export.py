@@ -443,7 +443,8 @@ class _Exporter:
         """The block of a nested model; models with the same definition share one block."""
         function = self.function_of(model, "nested model")
         scope = self.scope(function, model.name, top=False)
-        definition = {"inputs": scope["inputs"], "nodes": scope["nodes"], "outputs": scope["outputs"]}
+        # A nested model stays one (model: true), so that the spec builds the same model back.
+        definition = {"model": True, "inputs": scope["inputs"], "nodes": scope["nodes"], "outputs": scope["outputs"]}
         text = _text(definition)
         name = next((n for n, existing in self.blocks.items() if _text(existing) == text), None)
         if name is None:
@@ -921,6 +922,8 @@ class _Writer:
             lines.append("blocks:")
             for name, block in document["blocks"].items():
                 lines.append(f"  {self.key(name)}:")
+                if block.get("model"):
+                    lines.append("    model: true")
                 lines.append(f"    inputs: {self.flow(block['inputs'])}")
                 lines.append("    nodes:")
                 lines += self.table(block["nodes"], "      ")

@@ -24,6 +24,7 @@ class ScopeGraph:
     order: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)  # the nodes the problems are about
 
 
 def output_names(outputs: Outputs) -> list[str]:
@@ -31,6 +32,16 @@ def output_names(outputs: Outputs) -> list[str]:
     if isinstance(outputs, dict):
         return list(outputs)
     return [ref.split(".")[0] for ref in outputs]
+
+
+def keras_output_names(outputs: Outputs) -> list[str]:
+    """The names a model's outputs have in Keras (compile keys, training logs).
+
+    A mapping's keys; for a list, each ref with ``.`` written ``_`` (``b.skip`` -> ``b_skip``).
+    """
+    if isinstance(outputs, dict):
+        return list(outputs)
+    return [ref.replace(".", "_") for ref in outputs if isinstance(ref, str)]
 
 
 def split_ref(ref: str) -> tuple[str, str | None]:
@@ -84,6 +95,7 @@ def check_scope(
     for name, node in nodes.items():
         path = base + (name,)
         who = owner(path)
+        found = len(result.problems)
         for ref, sub in node.refs():
             source_name = check_ref(ref, path + sub, who)
             if source_name is not None:
@@ -110,6 +122,8 @@ def check_scope(
                 )
             else:
                 uses.add_edge(target, name)
+        if len(result.problems) > found:
+            result.broken.add(name)
 
     output_refs = outputs.items() if isinstance(outputs, dict) else enumerate(outputs)
     for key, ref in output_refs:
@@ -126,6 +140,7 @@ def check_scope(
         first = min(component, key=position.__getitem__)
         cycle = [edge[0] for edge in nx.find_cycle(graph.subgraph(component), source=first)]
         cycle.append(cycle[0])
+        result.broken |= set(component)
         result.problems.append(
             source.problem(
                 base + (first, "from"),
@@ -152,7 +167,85 @@ def check_scope(
                         severity="warning",
                     )
                 )
+        for index, name in enumerate(inputs):
+            if name not in used:
+                in_block = base[0] == "blocks"
+                result.warnings.append(
+                    source.problem(
+                        base[:-1] + ("inputs", index) if in_block else ("inputs", name),
+                        f"{'block ' + repr(base[1]) + ': ' if in_block else ''}input '{name}' is not used by any output",
+                        key=not in_block,
+                        hint="remove it; a model still demands every input it declares" if not in_block else "remove it, and the ref that feeds it in each use of the block",
+                        code="unused-input",
+                        severity="warning",
+                    )
+                )
+        result.warnings += _unused_block_outputs(nodes, outputs, used, base, source, blocks)
     return result
+
+
+def _unused_block_outputs(
+    nodes: Mapping[str, NodeSpec],
+    outputs: Outputs,
+    used: set[str],
+    base: Path,
+    source: SourceMap,
+    blocks: Mapping[str, BlockSpec],
+) -> list[Problem]:
+    """Warnings for outputs of a used block node that no ref reaches, through the node or a share of it.
+
+    In a flat block the layers only such an output needs are not created (hand-written
+    Keras leaves them out of the model too); in a nested model
+    (``model: true``) they stay, with weights that never train.
+    """
+    owners: dict[str, str] = {}  # node name -> the block node whose layers it calls
+    for name, node in nodes.items():
+        target = node.share if node.kind == "share" else name
+        shared = nodes.get(target or "")
+        if shared is not None and shared.kind == "block" and shared.block in blocks:
+            owners[name] = str(target)
+    if not owners:
+        return []
+    reached: dict[str, set[int]] = {}
+    refs = [ref for node in nodes.values() for ref, _ in node.refs()]
+    refs += [ref for ref in (outputs.values() if isinstance(outputs, dict) else outputs) if isinstance(ref, str)]
+    for ref in refs:
+        name, part = split_ref(ref)
+        if name not in owners:
+            continue
+        names = output_names(blocks[str(nodes[owners[name]].block)].outputs)
+        got = reached.setdefault(owners[name], set())
+        if part is None:
+            got.update(range(len(names)))  # a plain ref stands for every output
+        elif part.isdigit():
+            got.add(int(part))
+        else:
+            got.update(i for i, n in enumerate(names) if n == part)
+    warnings = []
+    for name, node in nodes.items():
+        if owners.get(name) != name or name not in used:
+            continue  # a share, or a node no output uses (GS206 says so)
+        block = blocks[str(node.block)]
+        names = output_names(block.outputs)
+        for index, output in enumerate(names):
+            if index in reached.get(name, set()) or len(names) < 2:
+                continue
+            what = (
+                "the nested model still computes it and keeps the weights that only it needs, which never train"
+                if block.model
+                else "the layers that only it needs are not created"
+            )
+            warnings.append(
+                source.problem(
+                    base + (name,),
+                    f"{owner(base + (name,))}: output '{output}' of block '{node.block}' is not used; {what}",
+                    key=True,
+                    hint=f"use '{name}.{output}', or remove the output from block '{node.block}' if no instance needs it",
+                    code="unused-block-output",
+                    severity="warning",
+                )
+            )
+    return warnings
 
 
 def _check_output_part(

@@ -260,8 +260,7 @@ def _load_library(
         problems.extend(_translate(e, document.data, document.source) for e in error.errors())
         return None
     for name, block in library.blocks.items():
-        block._source = document.source
-        block._path = ("blocks", name)
+        block.place(document.source, name)
         problems.extend(check_nodes(block.nodes, ("blocks", name, "nodes"), document.source))
     return library.blocks, document.source, library.imports
 

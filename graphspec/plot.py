@@ -20,16 +20,16 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any, Union
 
-from graphspec.api import load
+from graphspec.api import expanded, load
 from graphspec.errors import budgeted
 from graphspec.files import write_atomic
 from graphspec.graph import output_names, split_ref
-from graphspec.resolve import Graph, Node, resolve
+from graphspec.resolve import Graph, Node, all_refs
 from graphspec.spec import Spec
 
 __all__ = ["FORMATS", "GraphvizMissing", "PlotError", "picture", "plot", "render", "to_dot", "to_mermaid"]
@@ -164,10 +164,7 @@ class _Drawer:
         for node in graph.nodes:
             node_id = "/".join(path + (node.name,))
             if node.kind == "block" and node.body is not None and not self.collapse:
-                inner = Cluster(node_id, f"{node.name}: block {node.target}" + (f" ×{node.repeat}" if node.repeat else ""))
-                args = ", ".join(f"{k}={_value_text(v)}" for k, v in node.args.items())
-                if args:
-                    inner.label += f" ({args})"
+                inner = Cluster(node_id, _cluster_label(node))
                 cluster.clusters.append(inner)
                 inner_sources: dict[str, Any] = {}
                 for index, input_name in enumerate(node.body.input_names):
@@ -185,10 +182,12 @@ class _Drawer:
             element = Element(node_id, node.kind, self.lines(node, by_name))
             cluster.elements.append(element)
             sources[node.name] = _Source(node_id, path + (node.name,))
-            for ref in _all_refs(node.inputs):
+            for ref in all_refs(node.inputs):
                 self.edge(sources, ref, node_id, path)
-            if node.kind == "share" and node.target in sources and sources[node.target].id is not None:
-                self.drawing.edges.append(Edge(sources[node.target].id, node_id, None, dashed=True))
+            if node.kind == "share" and node.target in sources:
+                reused = sources[node.target].select(None)  # a layer, or a block cluster's first output
+                if reused is not None:
+                    self.drawing.edges.append(Edge(reused, node_id, None, dashed=True))
         return sources
 
     def lines(self, node: Node, by_name: Mapping[str, Node]) -> list[str]:
@@ -226,6 +225,9 @@ class _Drawer:
         label = None
         if self.shapes:
             label = _shape_text(_select_shape(self.shapes.get(source.path), part))
+        carried = source.output_name(part)
+        if carried is not None:  # an edge out of a multi-output block says which output it carries
+            label = f"{carried} {label}" if label else carried
         self.drawing.edges.append(Edge(origin, target, label))
 
 
@@ -237,6 +239,15 @@ class _Source:
     path: tuple[str, ...]
     outputs: dict[str, str | None] = field(default_factory=dict)
     ordered: list[str | None] = field(default_factory=list)
+
+    def output_name(self, part: str | None) -> str | None:
+        """The name of the block output `part` selects, for a block with several outputs."""
+        names = list(self.outputs)
+        if self.id is not None or part is None or len(self.ordered) < 2:
+            return None
+        if part.isdigit():
+            return names[int(part)] if int(part) < len(names) and len(names) == len(self.ordered) else part
+        return part
 
     def select(self, part: str | None) -> str | None:
         if self.id is not None:
@@ -255,25 +266,22 @@ def body_sources_ref(sources: Mapping[str, _Source], ref: str) -> str | None:
     return source.select(part) if source is not None else None
 
 
-def _all_refs(refs: Any) -> list[str]:
-    if isinstance(refs, str):
-        return [refs]
-    if isinstance(refs, list):
-        return [r for r in refs if isinstance(r, str)]
-    if isinstance(refs, dict):
-        found: list[str] = []
-        for value in refs.values():
-            found += _all_refs(value)
-        return found
-    return []
-
-
 def _refs_for_input(refs: Any, name: str, index: int) -> list[str]:
     if isinstance(refs, dict):
-        return _all_refs(refs.get(name))
+        return all_refs(refs.get(name))
     if isinstance(refs, list):
         return [refs[index]] if index < len(refs) and isinstance(refs[index], str) else []
     return [refs] if isinstance(refs, str) and index == 0 else []
+
+
+def _cluster_label(node: Node) -> str:
+    """A block instance's cluster: the instance, its block and params; for a flat block, how its
+    layers are named (``layers down1_*``)."""
+    label = f"{node.name}: block {node.target}" + (f" ×{node.repeat}" if node.repeat else "")
+    args = ", ".join(f"{k}={_value_text(v)}" for k, v in node.args.items())
+    if args:
+        label += f" ({args})"
+    return label if node.body is not None and node.body.as_model else label + f"; layers {node.name}_*"
 
 
 def _arguments_text(args: Mapping[str, Any]) -> str:
@@ -321,11 +329,26 @@ def _shape_text(shape: Any) -> str | None:
 # --------------------------------------------------------------------------- formats
 
 
-def to_dot(drawing: Picture) -> str:
-    """Graphviz DOT text; each block instance is a ``subgraph cluster_...``."""
+RANKDIRS = ("TB", "LR", "BT", "RL")
+
+
+def _check_rankdir(rankdir: str) -> None:
+    if rankdir not in RANKDIRS:
+        raise PlotError(f"rankdir must be one of {', '.join(RANKDIRS)}, found '{rankdir}'")
+
+
+def to_dot(drawing: Picture, *, rankdir: str = "TB", dpi: int | None = None) -> str:
+    """Graphviz DOT text; each block instance is a ``subgraph cluster_...``.
+
+    Args:
+        drawing: from `picture`.
+        rankdir: the direction of the flow: TB (top to bottom), LR, BT or RL.
+        dpi: the resolution of a rendered image (Graphviz's default, 96, when None).
+    """
+    _check_rankdir(rankdir)
     lines = [
         f"digraph {_dot_id(drawing.name)} {{",
-        "  rankdir=TB;",
+        f"  rankdir={rankdir};" + (f" dpi={int(dpi)};" if dpi else ""),
         '  graph [fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.35];',
         '  node [fontname="Helvetica", fontsize=10, margin="0.12,0.05"];',
         '  edge [fontname="Helvetica", fontsize=9, color="#444444"];',
@@ -368,8 +391,9 @@ def _dot_id(text: str) -> str:
     return _dot_string(text)
 
 
-def to_mermaid(drawing: Picture) -> str:
-    """Mermaid flowchart text; each block instance is a subgraph."""
+def to_mermaid(drawing: Picture, *, rankdir: str = "TB") -> str:
+    """Mermaid flowchart text; each block instance is a subgraph; `rankdir` as `to_dot`'s."""
+    _check_rankdir(rankdir)
     ids: dict[str, str] = {}
     taken: set[str] = set()
 
@@ -385,7 +409,7 @@ def to_mermaid(drawing: Picture) -> str:
             ids[element_id] = candidate
         return ids[element_id]
 
-    lines = ["flowchart TD"]
+    lines = [f"flowchart {'TD' if rankdir == 'TB' else rankdir}"]
 
     def body(cluster: Cluster, indent: str) -> None:
         for element in cluster.elements:
@@ -456,38 +480,20 @@ def render(dot: str, fmt: str) -> bytes:
 def tensor_shapes(graph: Graph, custom_objects: Mapping[str, Any] | None = None) -> dict[tuple[str, ...], Any]:
     """Build the graph with Keras; ``(instance path..., node name) -> output shape(s)``.
 
-    Inputs count as nodes (``("x",) -> (None, 784)``). Block instances are built
-    again on the shapes of their inputs, so their insides are labelled too.
+    Inputs count as nodes (``("x",) -> (None, 784)``); the insides of block instances
+    are labelled too (those of a repeated block's first copy).
 
     Raises:
         SpecError: the spec does not build.
     """
     from graphspec.backend import import_keras
 
-    keras = import_keras()
-    from graphspec.compiler import _Compiler, compile_model  # Keras is imported here only
+    import_keras()  # Keras missing: a BackendError that says which extra to install
+    from graphspec.compiler import compile_model  # Keras is imported here only
 
-    compile_model(graph, custom_objects)  # every problem as a SpecError, as `build` reports it
-    shapes: dict[tuple[str, ...], Any] = {}
-    compiler = _Compiler(custom_objects or {})
-    inputs = [keras.Input(shape=i.shape, dtype=i.dtype, name=i.name, **i.options) for i in graph.inputs]
-    _shapes_of_scope(compiler, graph, inputs, (), shapes, keras)
-    return shapes
-
-
-def _shapes_of_scope(compiler: Any, graph: Graph, inputs: Sequence[Any], path: tuple[str, ...], shapes: dict, keras: Any) -> None:
-    tensors, _ = compiler.graph(graph, inputs)
-    for name, value in tensors.items():
-        shapes[path + (name,)] = _shape_of(value)
-    for node in graph.nodes:
-        if node.kind != "block" or node.body is None:
-            continue
-        arguments = compiler.inputs(node, tensors)
-        if isinstance(arguments, dict):
-            arguments = [arguments[n] for n in node.body.input_names]
-        listed = arguments if isinstance(arguments, list) else [arguments]
-        inner = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(node.body.input_names, listed, strict=False)]
-        _shapes_of_scope(compiler, node.body, inner, path + (node.name,), shapes, keras)
+    tensors: dict[tuple[str, ...], Any] = {}
+    compile_model(graph, custom_objects, tensors=tensors)  # every problem as a SpecError, as `build` reports it
+    return {path: _shape_of(value) for path, value in tensors.items()}
 
 
 def _shape_of(value: Any) -> Any:
@@ -513,6 +519,8 @@ def plot(
     shapes: bool = False,
     custom_objects: Mapping[str, Any] | None = None,
     custom_types: Iterable[str] = (),
+    rankdir: str = "TB",
+    dpi: int | None = None,
 ) -> None:
     """Draw a spec into `out`, whose suffix picks the format (.svg .png .pdf .dot .mmd).
 
@@ -524,23 +532,28 @@ def plot(
         shapes: build the model (imports Keras) and label edges with tensor shapes.
         custom_objects: custom layers, for `shapes` (their names count as `custom_types`).
         custom_types: names of custom layer types the spec may use (drawn without Keras).
+        rankdir: the direction of the flow: TB (default), LR (a deep model fits a wide page), BT, RL.
+        dpi: the resolution of a .png (Graphviz's default 96 when None).
 
     Raises:
         SpecError: the spec is wrong (or, with `shapes`, does not build).
         PlotError: an unknown suffix; GraphvizMissing for an image without ``dot``.
     """
     fmt = output_format(out)
+    _check_rankdir(rankdir)
+    if dpi is not None and not 10 <= dpi <= 2400:
+        raise PlotError(f"--dpi must be between 10 and 2400, found {dpi}")
     custom_types = sorted(set(custom_types) | set(custom_objects or ()))
     spec = source if isinstance(source, Spec) else load(source, params=params, custom_types=custom_types)
-    graph = resolve(spec, params, custom_types=custom_types)
+    graph = expanded(spec, params, custom_types=custom_types)  # load's graph, unless params change it
     shape_map = tensor_shapes(graph, custom_objects) if shapes else None
     drawing = picture(graph, collapse_blocks=collapse_blocks, shapes=shape_map)
     if fmt == "mermaid":
-        data: str | bytes = to_mermaid(drawing)
+        data: str | bytes = to_mermaid(drawing, rankdir=rankdir)
     elif fmt == "dot":
-        data = to_dot(drawing)
+        data = to_dot(drawing, rankdir=rankdir, dpi=dpi)
     else:
-        data = render(to_dot(drawing), fmt)
+        data = render(to_dot(drawing, rankdir=rankdir, dpi=dpi), fmt)
     write_atomic(out, data)
 
 

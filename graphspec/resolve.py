@@ -15,7 +15,13 @@ from typing import Any
 
 from graphspec import catalogue
 from graphspec.errors import Problem, SpecError, budgeted, did_you_mean, shown
-from graphspec.graph import check_block_recursion, check_scope, output_names
+from graphspec.graph import (
+    check_block_recursion,
+    check_scope,
+    keras_output_names,
+    output_names,
+    split_ref,
+)
 from graphspec.params import ParamError, Scope, substitute
 from graphspec.source import Limits, Path, SourceMap
 from graphspec.spec import KINDS, BlockSpec, NodeSpec, Spec, owner
@@ -80,6 +86,7 @@ class Input:
     dtype: str | None
     options: dict[str, Any]
     origin: Origin
+    broken: bool = False  # it has a problem: nothing that depends on it is built
 
 
 @dataclass
@@ -94,12 +101,28 @@ class Node:
     repeat: int | None
     origin: Origin
     body: Graph | None = None
+    broken: bool = False  # it (or its block's body) has a problem: it and what depends on it are not built
+
+    def refs(self) -> list[str]:
+        """Every ref in ``from``, in order: one ref, a list, or a mapping of refs and lists of refs."""
+        return all_refs(self.inputs)
 
     def layer_names(self) -> list[str]:
         """The Keras names this node creates: ``name``, or ``name_1 ... name_N`` with repeat."""
         if self.repeat is None:
             return [self.name]
         return [f"{self.name}_{i}" for i in range(1, self.repeat + 1)]
+
+
+def all_refs(refs: Any) -> list[str]:
+    """Every ref in a ``from`` value, in order."""
+    if isinstance(refs, str):
+        return [refs]
+    if isinstance(refs, list):
+        return [r for r in refs if isinstance(r, str)]
+    if isinstance(refs, dict):
+        return [r for value in refs.values() for r in all_refs(value)]
+    return []
 
 
 @dataclass
@@ -115,6 +138,7 @@ class Graph:
     compile: dict[str, Any] | None = None
     expect: dict[str, Any] | None = None
     source: SourceMap | None = None
+    as_model: bool = False  # a block instance built as one nested keras.Model (`model: true`)
 
 
 class Collector:
@@ -146,6 +170,7 @@ class Structure:
     orders: dict[Path, list[str]] = field(default_factory=dict)
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    broken: set[Path] = field(default_factory=set)  # nodes with a graph problem: not built
 
 
 @budgeted
@@ -157,8 +182,13 @@ def check_structure(spec: Spec) -> Structure:
     for inputs, nodes, outputs, base, source in scopes:
         scope = check_scope(inputs, nodes, outputs, base, source, spec.blocks)
         result.orders[base] = scope.order
+        owner_path = base[:-1]
+        if {owner_path, owner_path + ("inputs",), owner_path + ("nodes",), ("blocks",), ("imports",)} & spec.broken:
+            scope.problems = [p for p in scope.problems if p.code not in ("unknown-ref", "unknown-output")]  # names set aside
         result.errors += scope.problems
-        result.warnings += scope.warnings
+        result.broken |= {base + (name,) for name in scope.broken}
+        if not {owner_path, owner_path + ("outputs",)} & spec.broken:  # otherwise what the outputs use is not known
+            result.warnings += scope.warnings
     result.errors += check_block_recursion(spec.blocks)
     return result
 
@@ -171,17 +201,35 @@ def resolve(
     structure: Structure | None = None,
     custom_types: Collection[str] = (),
 ) -> Graph:
-    """Substitute params, instantiate blocks and count repeats.
+    """Substitute params, instantiate blocks and count repeats (arguments as `expand`).
+
+    Raises:
+        SpecError: every problem found, blocks' ones merged per definition line.
+    """
+    graph, problems = expand(spec, params, limits, structure, custom_types)
+    if problems:
+        raise SpecError(problems)
+    return graph
+
+
+def expand(
+    spec: Spec,
+    params: Mapping[str, Any] | None = None,
+    limits: Limits | None = None,
+    structure: Structure | None = None,
+    custom_types: Collection[str] = (),
+) -> tuple[Graph, list[Problem]]:
+    """The concrete graph and every problem found on the way, nodes with problems marked `broken`.
 
     Args:
-        spec: a validated spec (from `graphspec.load`).
+        spec: a validated spec (from `graphspec.load`, or `validate_document` with problems).
         params: overrides of the file's top-level params.
         limits: bounds on the expanded size.
         structure: the result of `check_structure`, when the caller has it already.
         custom_types: names of the caller's custom layers and objects (not in the catalogue).
 
     Raises:
-        SpecError: every problem found, blocks' ones merged per definition line.
+        SpecError: only when the model is past `limits` before anything is instantiated.
     """
     collector = Collector()
     limits = limits or Limits()
@@ -191,7 +239,7 @@ def resolve(
     for problem in structure.errors:
         collector.add(problem)
     _check_size_and_depth(spec, limits)  # before instantiating anything (blocks of blocks)
-    resolver = _Resolver(spec, collector, limits, structure.orders, custom_types)
+    resolver = _Resolver(spec, collector, limits, structure, custom_types)
     graph = Graph(name=spec.name or "model", source=source)
     for name, input_spec in spec.inputs.items():
         graph.inputs.append(resolver.input(name, input_spec.model_dump(exclude_none=True), top_scope))
@@ -203,14 +251,13 @@ def resolve(
     graph.outputs = spec.outputs
     graph.output_origin = Origin(source, ("outputs",))
     if spec.compile is not None:
-        graph.compile = resolver.values(spec.compile.model_dump(exclude_none=True), Origin(source, ("compile",)), top_scope)
+        graph.compile = resolver.section(spec.compile.model_dump(exclude_none=True), Origin(source, ("compile",)), top_scope)
+        check_compile(graph.compile or {}, source, collector, custom_types)
+        _check_compile_outputs(graph.compile or {}, spec.outputs, source, collector)
     if spec.expect is not None:
-        graph.expect = resolver.values(spec.expect.model_dump(exclude_none=True), Origin(source, ("expect",)), top_scope)
-        _check_expect(graph.expect or {}, source, collector)
-    problems = collector.problems()
-    if problems:
-        raise SpecError(problems)
-    return graph
+        graph.expect = resolver.section(spec.expect.model_dump(exclude_none=True), Origin(source, ("expect",)), top_scope)
+        _check_expect(graph.expect or {}, source, collector, list(spec.inputs) + list(spec.nodes))
+    return graph, collector.problems()
 
 
 def _block_costs(spec: Spec) -> dict[str, tuple[int, int, str | None]]:
@@ -306,14 +353,49 @@ def _too_deep(source: SourceMap, limits: Limits) -> Problem:
     )
 
 
-def _check_expect(expect: Mapping[str, Any], source: SourceMap, collector: Collector) -> None:
-    """`expect` holds counts and shapes: integers, and lists of integers or null."""
+def _check_expect(expect: Mapping[str, Any], source: SourceMap, collector: Collector, names: list[str]) -> None:
+    """`expect` holds counts and shapes: integers, and lists of integers or null, of nodes that exist."""
     for key in ("params", "trainable_params"):
         if key in expect and not (type(expect[key]) is int and expect[key] >= 0):
             collector.add(source.problem(("expect", key), f"expect: {key} must be a whole number, found {shown(expect[key])}", hint="write e.g. 'params: 903510'", code="wrong-type"))
     for name, shape in (expect.get("shapes") or {}).items():
-        if not isinstance(shape, list) or not all(d is None or type(d) is int for d in shape):
+        if split_ref(str(name))[0] not in names:  # a node, or one output of it: lstm.1, b.skip
+            collector.add(source.problem(("expect", "shapes", name), f"expect: no node or input '{name}'", key=True, hint=did_you_mean(str(name), names, "nodes"), code="expectation"))
+        elif not isinstance(shape, list) or not all(d is None or type(d) is int for d in shape):
             collector.add(source.problem(("expect", "shapes", name), f"expect: the shape of '{name}' must be a list of integers or null, found {shown(shape)}", hint="write e.g. '[null, 10]'; null for the batch dimension", code="wrong-type"))
+
+
+def check_compile(values: Mapping[str, Any], source: SourceMap, collector: Collector, custom_types: Collection[str] = ()) -> None:
+    """What the catalogue knows `model.compile` would refuse, or would read other than written."""
+    for sub, message, hint, code in catalogue.check_compile_arguments(values, custom_types):
+        collector.add(source.problem(("compile",) + sub, f"compile: {message}", hint=hint, code=code))
+
+
+_BY_OUTPUT = ("loss", "loss_weights", "metrics", "weighted_metrics")
+
+
+def _check_compile_outputs(compile_: Mapping[str, Any], outputs: Any, source: SourceMap, collector: Collector) -> None:
+    """`compile` mappings by output name name outputs the model has (Keras finds out at fit time only)."""
+    names = keras_output_names(outputs)
+    written = list(outputs) if isinstance(outputs, list) else []  # a list's refs as written: b.skip
+    for key in _BY_OUTPUT:
+        value = compile_.get(key)
+        if not isinstance(value, dict) or "type" in value:
+            continue
+        for name in value:
+            if name in names or name in written:
+                continue
+            shown = ", ".join(f"'{n}'" for n in names)
+            collector.add(
+                source.problem(
+                    ("compile", key, name),
+                    f"compile: {key} names output '{name}', which the model does not have; its outputs are {shown}",
+                    key=True,
+                    hint=(did_you_mean(str(name), names, "outputs") or "use one of those names")
+                    + (" (a listed output is named by its ref with '.' written '_')" if any("." in r for r in written) else ""),
+                    code="unknown-output-name",
+                )
+            )
 
 
 def _top_scope(spec: Spec, overrides: dict[str, Any], collector: Collector) -> Scope:
@@ -329,30 +411,66 @@ def _top_scope(spec: Spec, overrides: dict[str, Any], collector: Collector) -> S
                 )
             )
     values: dict[str, Any] = {}
-    scope = Scope(values)
+    scope = _Scope(values, lenient=("params",) in spec.broken)
     for name, raw in spec.params.items():
         try:
             values[name] = overrides[name] if name in overrides else substitute(raw, scope)
+        except _FollowOn:
+            values[name] = MISSING
         except ParamError as error:
+            values[name] = MISSING  # reported here; its uses are not reported again
             collector.add(source.problem(("params", name) + error.path, f"param '{name}': {error.message}", hint=error.hint, code=error.code))
     return scope
 
 
+class _FollowOn(ParamError):
+    """A value that needs a param whose own problem is reported already: not reported again."""
+
+    def __init__(self) -> None:
+        super().__init__("follows from another problem")
+
+
+@dataclass
+class _Scope(Scope):
+    """A `Scope` where a param with a problem (`MISSING`) stops a value without a new problem.
+
+    `lenient`: the file's ``params`` could not be read, so unknown names follow from that.
+    """
+
+    lenient: bool = False
+
+    def lookup(self, name: str) -> Any:
+        try:
+            value = super().lookup(name)
+        except ParamError:
+            if isinstance(_root(self), _Scope) and _root(self).lenient:  # type: ignore[attr-defined]
+                raise _FollowOn() from None
+            raise
+        if value is MISSING:
+            raise _FollowOn()
+        return value
+
+
 class _Resolver:
-    def __init__(self, spec: Spec, collector: Collector, limits: Limits, orders: dict[Path, list[str]], custom_types: Collection[str]) -> None:
+    def __init__(self, spec: Spec, collector: Collector, limits: Limits, structure: Structure, custom_types: Collection[str]) -> None:
         self.spec = spec
         self.custom_types = set(custom_types)
         self.collector = collector
         self.limits = limits
-        self.orders = orders
+        self.orders = structure.orders
+        self.graph_broken = structure.broken
         self.count = 0
         self.expanding: set[str] = set()  # blocks being instantiated, outermost first
         self.limit_reported = False
+        self.follow_ons = 0  # values not substituted because of a problem reported elsewhere
 
     def values(self, raw: Any, origin: Origin, scope: Scope) -> Any:
         """`raw` with params substituted; problems recorded at the offending value."""
         try:
             return substitute(raw, scope)
+        except _FollowOn:
+            self.follow_ons += 1
+            return MISSING
         except ParamError as error:
             self.collector.add(
                 origin.source.problem(origin.path + error.path, f"{origin.who}: {error.message}", hint=error.hint, code=error.code),
@@ -360,11 +478,22 @@ class _Resolver:
             )
             return None
 
+    def section(self, raw: dict[str, Any], origin: Origin, scope: Scope) -> dict[str, Any]:
+        """A section's keys with params substituted, each on its own; those missing because of another problem left out."""
+        done = {key: self.values(value, Origin(origin.source, origin.path + (key,)), scope) for key, value in raw.items()}
+        return {key: value for key, value in done.items() if value is not MISSING}
+
     def input(self, name: str, raw: dict[str, Any], scope: Scope) -> Input:
         origin = Origin(self.spec.source, ("inputs", name))
-        values = self.values(raw, origin, scope) or {}
+        if origin.path in self.spec.broken:  # its problem is reported: check nothing more of it
+            return Input(name, (), None, {}, origin, broken=True)
+        before = (self.collector.count, self.follow_ons)
+        values = self.values(raw, origin, scope)
+        values = values if isinstance(values, dict) else {}
         shape = values.pop("shape", [])
-        if not isinstance(shape, list) or not all(d is None or (type(d) is int and d > 0) for d in shape):
+        if shape is MISSING:
+            shape = []
+        elif not isinstance(shape, list) or not all(d is None or (type(d) is int and d > 0) for d in shape):
             self.collector.add(
                 origin.problem(
                     f"input '{name}': shape must be a list of positive integers or null (any size), found {shown(shape)}",
@@ -375,12 +504,16 @@ class _Resolver:
             )
             shape = []
         dtype = values.pop("dtype", None)
+        wrong_dtype = catalogue.check_dtype(dtype) if dtype is not None and dtype is not MISSING else None
+        if wrong_dtype:
+            self.collector.add(origin.problem(f"input '{name}': {wrong_dtype[0]}", ("dtype",), hint=wrong_dtype[1], code="bad-input"))
         for option in ("sparse", "ragged"):
-            if option in values and not isinstance(values[option], bool):
-                self.collector.add(origin.problem(f"input '{name}': {option} must be true or false", (option,), code="wrong-type"))
-        if "batch_size" in values and not (type(values["batch_size"]) is int and values["batch_size"] > 0):
-            self.collector.add(origin.problem(f"input '{name}': batch_size must be a positive integer", ("batch_size",), code="wrong-type"))
-        return Input(name, tuple(shape), dtype, values, origin)
+            if option in values and values[option] is not MISSING and not isinstance(values[option], bool):
+                self.collector.add(origin.problem(f"input '{name}': {option} must be true or false, found {catalogue.describe(values[option])}", (option,), hint=catalogue.bool_hint(values[option]), code="wrong-type"))
+        if "batch_size" in values and values["batch_size"] is not MISSING and not (type(values["batch_size"]) is int and values["batch_size"] > 0):
+            self.collector.add(origin.problem(f"input '{name}': batch_size must be a positive integer, found {catalogue.describe(values['batch_size'])}", ("batch_size",), code="wrong-type"))
+        broken = (self.collector.count, self.follow_ons) != before
+        return Input(name, tuple(shape), dtype, values, origin, broken=broken)
 
     def nodes(
         self,
@@ -409,6 +542,7 @@ class _Resolver:
                         ),
                         instance,
                     )
+                    node.broken = True
                 taken[layer_name] = name
             resolved.append(node)
         return resolved
@@ -418,6 +552,9 @@ class _Resolver:
         self.count += 1
         if self._over_limit(origin):
             return None
+        if origin.path in self.spec.broken:  # its problem is reported: check nothing more of it
+            return Node(name, spec.kind, spec.target, {}, spec.from_ if spec.from_ is not None else [], None, origin, broken=True)
+        first = (self.collector.count, self.follow_ons)
         repeat = self.repeat(spec, origin, scope)
         if repeat is not None and spec.kind == "layer":
             self.count += repeat - 1
@@ -429,8 +566,8 @@ class _Resolver:
             args[key] = self.values(raw, Origin(source, origin.path + (key,), instance), scope)
         node = Node(name, spec.kind, spec.target, args, spec.from_, repeat, origin)
         well_formed = sum(getattr(spec, k) is not None for k in KINDS) == 1
-        if spec.kind in ("layer", "merge") and well_formed and self.collector.count == before and not _holds_missing(args):
-            self.check_layer(node)
+        if spec.kind in ("layer", "merge") and well_formed and self.collector.count == before:
+            self.check_layer(node)  # a value missing because of another problem is let through
         if spec.kind == "block":
             before = self.count
             node.body = self.block(node, spec, scope, instance)
@@ -438,6 +575,11 @@ class _Resolver:
             self.count += (self.count - before + 1) * ((repeat or 1) - 1)
             if self._over_limit(origin):
                 return None
+        node.broken = (
+            (self.collector.count, self.follow_ons) != first
+            or (spec.kind == "block" and node.body is None)
+            or origin.path in self.graph_broken
+        )
         return node
 
     def _over_limit(self, origin: Origin) -> bool:
@@ -474,14 +616,17 @@ class _Resolver:
                 ),
                 origin.instance,
             )
-        if refused:
+        serialized = list(catalogue.serialized_objects(node.args))
+        for sub, message, hint, code in map(catalogue.serialized_finding, serialized):
+            self.collector.add(origin.problem(f"{origin.who}: {message}", sub, hint=hint, code=code), origin.instance)
+        if refused or serialized:
             return
         if node.kind == "layer" and not catalogue.is_known_layer(type_name) and type_name not in custom and ">" not in type_name:
             close = catalogue.close_layers(type_name)
             hint = ("did you mean " + " or ".join(f"'{c}'" for c in close) + "? " if close else "") + "(a custom layer must be passed in custom_objects= or registered with Keras)"
             self.collector.add(origin.problem(f"{origin.who}: unknown layer type '{type_name}'", ("type",), hint=hint, code="unknown-type"), origin.instance)
             return
-        for sub, message, hint, code in catalogue.check_layer_arguments(type_name, node.args, custom):
+        for sub, message, hint, code in catalogue.check_layer_arguments(type_name, _unknowns_as_params(node.args), custom):
             self.collector.add(origin.problem(f"{origin.who}: {message}", sub, key=code == "unknown-argument", hint=hint, code=code), origin.instance)
         refs = node.inputs
         if node.kind == "layer" and isinstance(refs, list) and len(refs) > 1 and catalogue.is_known_layer(type_name) and not catalogue.takes_list(type_name):
@@ -499,12 +644,12 @@ class _Resolver:
         if spec.repeat is None:
             return None
         count = self.values(spec.repeat, Origin(origin.source, origin.path + ("repeat",), origin.instance), scope)
-        if count is None:
+        if count is None or count is MISSING:
             return None
         if type(count) is not int or count < 1:
             self.collector.add(
                 origin.problem(
-                    f"{origin.who}: repeat must be a positive integer, found {shown(count)}",
+                    f"{origin.who}: repeat must be a positive integer, found {catalogue.describe(count)}",
                     ("repeat",),
                     hint="write 'repeat: 3' for three copies, or remove 'repeat' for one",
                     code="repeat",
@@ -529,6 +674,9 @@ class _Resolver:
     def block(self, node: Node, spec: NodeSpec, caller: Scope, instance: tuple[str, ...]) -> Graph | None:
         origin = node.origin
         block = self.spec.blocks.get(spec.target)
+        if ("blocks", spec.target) in self.spec.broken or (block is None and {("blocks",), ("imports",)} & self.spec.broken):
+            self.follow_ons += 1  # the block's own problem is reported
+            return None
         if block is None:
             self.collector.add(
                 origin.problem(
@@ -544,7 +692,7 @@ class _Resolver:
             return None  # a recursive block: reported by check_block_recursion
         self._check_block_inputs(node, block)
         values: dict[str, Any] = {}
-        inner = Scope(values, parent=_root(caller))
+        inner = _Scope(values, parent=_root(caller))
         for param, default in block.params.items():
             if param in node.args:
                 values[param] = node.args[param]
@@ -573,7 +721,7 @@ class _Resolver:
                     instance,
                 )
         inner_instance = instance + (node.name,)
-        body = Graph(name=node.name, input_names=list(block.inputs), outputs=block.outputs, source=block.source)
+        body = Graph(name=node.name, input_names=list(block.inputs), outputs=block.outputs, source=block.source, as_model=block.model)
         body.output_origin = Origin(block.source, block.path + ("outputs",), inner_instance)
         self.expanding.add(spec.target)
         try:
@@ -674,12 +822,13 @@ def _nested_types(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
             yield from _nested_types(item, (*path, index))
 
 
-def _holds_missing(value: Any) -> bool:
+def _unknowns_as_params(value: Any) -> Any:
+    """`value` with `MISSING` written as a param, which the catalogue's checks let through."""
     if isinstance(value, dict):
-        return any(_holds_missing(v) for v in value.values())
+        return {k: _unknowns_as_params(v) for k, v in value.items()}
     if isinstance(value, list):
-        return any(_holds_missing(v) for v in value)
-    return value is MISSING
+        return [_unknowns_as_params(v) for v in value]
+    return "$<missing>" if value is MISSING else value
 
 
 def _root(scope: Scope) -> Scope:

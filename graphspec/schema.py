@@ -373,11 +373,7 @@ def _patch_models(base: dict[str, Any], defs: dict[str, Any]) -> None:
     }
     inputs["dtype"] = {
         "description": "The input's dtype; float32 unless given.",
-        "anyOf": [
-            {"enum": ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "bool", "string"]},
-            {"type": "string"},
-            NULL,
-        ],
+        "anyOf": [{"enum": list(catalogue.DTYPES)}, PARAM, NULL],
     }
     block = defs["BlockSpec"]["properties"]
     block["params"] = {
@@ -388,6 +384,11 @@ def _patch_models(base: dict[str, Any], defs: dict[str, Any]) -> None:
     block["inputs"] = {"type": "array", "items": _ref("Name"), "minItems": 1}
     block["nodes"]["propertyNames"] = _ref("Name")
     block["outputs"] = _ref("Outputs")
+    block["model"] = {
+        "description": "true: each block node is one nested keras.Model (shared as a unit); false (default): its layers join the enclosing model, named instance_node.",
+        "type": "boolean",
+        "default": False,
+    }
     compile_ = defs["CompileSpec"]["properties"]
     loss_value = _ref("Loss")
     compile_["optimizer"] = {"description": "An optimizer name or {type: Adam, learning_rate: 0.001}.", "anyOf": [_ref("Optimizer"), PARAM]}
@@ -402,6 +403,10 @@ def _patch_models(base: dict[str, Any], defs: dict[str, Any]) -> None:
     }
     compile_["metrics"] = metrics
     compile_["weighted_metrics"] = metrics
+    for key in ("run_eagerly", "auto_scale_loss"):
+        compile_[key] = {"anyOf": [{"type": "boolean"}, PARAM, NULL], "default": None}
+    compile_["jit_compile"] = {"description": "true, false or auto (XLA when the backend supports it).", "anyOf": [{"type": "boolean"}, {"const": "auto"}, PARAM, NULL], "default": None}
+    compile_["steps_per_execution"] = {"anyOf": [{"type": "integer", "minimum": 1}, PARAM, NULL], "default": None}
 
 
 def _by_output(value: dict[str, Any]) -> dict[str, Any]:

@@ -362,10 +362,7 @@ def _parse_yaml(text: str, file: str, limits: Limits) -> Document:
         loader = _LOADER(text)  # PyYAML's reader refuses non-printable characters here
         data = builder.run(loader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = f"YAML syntax error: {error.problem or error.context}"
-        if error.context and error.problem:
-            message += f" ({error.context})"
+        message, hint, mark = _syntax_words(error, source.text_lines)
         line = (mark.line + 1) if mark else 1
         # libyaml has nesting limits of its own, which some releases reach before ours:
         # the document is too deep whichever parser notices it first.
@@ -378,7 +375,7 @@ def _parse_yaml(text: str, file: str, limits: Limits) -> Document:
                     line=line,
                     column=(mark.column + 1) if mark else 1,
                     source_line=source.text_lines[line - 1] if 0 < line <= len(source.text_lines) else None,
-                    hint="no spec needs this depth; flatten the nesting" if too_deep else "check the indentation, colons and brackets on this line or the one before",
+                    hint="no spec needs this depth; flatten the nesting" if too_deep else hint,
                     code="limit" if too_deep else "yaml-syntax",
                 )
             ]
@@ -426,6 +423,37 @@ def _parse_yaml(text: str, file: str, limits: Limits) -> Document:
             ]
         )
     return Document(data, source)
+
+
+_CLOSERS = {"flow mapping": ("{", "}"), "flow sequence": ("[", "]")}
+
+
+def _syntax_words(error: yaml.MarkedYAMLError, lines: list[str]) -> tuple[str, str, Any]:
+    """(message, hint, where) for a YAML syntax error, naming a tab or an unclosed bracket when it is one."""
+    message = f"YAML syntax error: {error.problem or error.context}"
+    if error.context and error.problem:
+        message += f" ({error.context})"
+    hint = "check the indentation, colons and brackets on this line or the one before"
+    mark = error.problem_mark
+    text = lines[mark.line] if mark is not None and 0 <= mark.line < len(lines) else ""
+    indentation = text[: len(text) - len(text.lstrip(" \t"))]
+    if "\t" in indentation or (mark is not None and text[mark.column : mark.column + 1] == "\t"):
+        return "YAML syntax error: a tab in the indentation (YAML indents with spaces only)", "replace the tab with spaces", mark
+    opened = error.context_mark
+    for kind, (opener, closer) in _CLOSERS.items():
+        if error.context == f"while parsing a {kind}" and opened is not None and mark is not None and opened.line < mark.line:
+            return (
+                f"YAML syntax error: the '{opener}' opened here is not closed (the parser gave up at line {mark.line + 1})",
+                f"add the '{closer}' after its last item, or a ',' between items",
+                opened,
+            )
+        if error.context == f"while parsing a {kind}" and opened is not None:
+            return (
+                f"{message}; the '{opener}' at column {opened.column + 1} is not closed before this",
+                f"close it with '{closer}', or add a ',' between items",
+                mark,
+            )
+    return message, hint, mark or opened
 
 
 def _shown_tag(tag: str) -> str:

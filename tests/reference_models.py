@@ -91,14 +91,15 @@ def toy_resnet() -> keras.Model:
 
 
 def siamese(vocab: int = 5000, dim: int = 64) -> keras.Model:
-    """examples/siamese.yaml: one embedding, LSTM and Dense encoder used on both inputs."""
+    """examples/siamese.yaml: one nested encoder model (embedding, LSTM, Dense) used on both inputs."""
     left = keras.Input(shape=(None,), dtype="int32", name="left")
     right = keras.Input(shape=(None,), dtype="int32", name="right")
-    embed = layers.Embedding(vocab, dim, name="embed_left")
-    lstm = layers.LSTM(64, name="lstm_left")
-    encode = layers.Dense(32, activation="tanh", name="enc_left")
-    enc_left = encode(lstm(embed(left)))
-    enc_right = encode(lstm(embed(right)))
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    h = layers.Embedding(vocab, dim, name="embed")(tokens)
+    h = layers.LSTM(64, name="lstm")(h)
+    encoder = keras.Model(tokens, layers.Dense(32, activation="tanh", name="enc")(h), name="enc_left")
+    enc_left = encoder(left)
+    enc_right = encoder(right)
     diff = layers.subtract([enc_left, enc_right], name="diff")
     prod = layers.multiply([enc_left, enc_right], name="prod")
     both = layers.concatenate([diff, prod], name="both")

@@ -1,7 +1,10 @@
 """Golden error messages: each ``tests/cases/NAME.yaml`` beside ``NAME.err``, the exact text.
 
-A case is loaded (no Keras) and, when loading passes, built; the `SpecError` text must
-match the golden file. Regenerate after an intended change of wording with
+A case is built from its path, which reports what `load` finds and what Keras finds in
+every node that does not depend on a broken one; the `SpecError` text (after the
+warnings `load` gives, when it loads) must match the golden file, and every problem
+`load` (``graphspec validate``) reports must be among those `build` reports, once.
+Regenerate after an intended change of wording with
 ``GRAPHSPEC_UPDATE_GOLDEN=1 pytest tests/test_cases.py`` and review the diff.
 """
 
@@ -18,22 +21,35 @@ CASES = Path(__file__).parent / "cases"
 NAMES = sorted(p.stem for p in CASES.glob("*.yaml") if not p.stem.startswith("lib_"))
 
 
-def error_text(name: str) -> str:
+def case_text(name: str) -> str:
+    """The warnings `load` gives and the problems `build` reports, as printed."""
+    path = f"{name}.yaml"
     try:
-        spec = graphspec.load(f"{name}.yaml")
-        graphspec.build(spec)
+        spec = graphspec.load(path)
+        warnings = spec.warnings
+        loaded: list[graphspec.Problem] = []
+    except graphspec.SpecError as error:
+        warnings, loaded = [], error.problems
+    text = "".join(w.format(context=True) + "\n" for w in warnings)
+    try:
+        graphspec.build(path)
     except graphspec.SpecError as error:
         assert error.problems, "a SpecError always holds problems"
         for problem in error.problems:
             assert problem.line > 0 and problem.column > 0, problem
-        return str(error) + "\n"
-    pytest.fail(f"{name}.yaml raised no SpecError")
+        built = error.problems
+        assert len(set(built)) == len(built), "a problem reported twice"
+        assert [p for p in loaded if p not in built] == [], "build dropped what validate reports"
+        return text + str(error) + "\n"
+    if warnings and not loaded:
+        return text
+    pytest.fail(f"{name}.yaml raised no SpecError and gave no warning")
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_case(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(CASES)
-    actual = error_text(name)
+    actual = case_text(name)
     golden = CASES / f"{name}.err"
     if os.environ.get("GRAPHSPEC_UPDATE_GOLDEN") or not golden.exists():
         golden.write_text(actual)

@@ -118,22 +118,17 @@ def test_enforced_choices_are_accepted_by_keras() -> None:
     assert tried > 100
 
 
-def test_catalogue_loads_fast_and_without_keras() -> None:
+def test_catalogue_loads_without_keras() -> None:
+    """(benchmarks/bench_fail_fast.py times loading it.)"""
     script = (
-        "import sys, time\n"
-        "start = time.perf_counter()\n"
+        "import sys\n"
         "from graphspec import catalogue\n"
-        "t0 = time.perf_counter()\n"
-        "catalogue.catalogue()\n"
-        "load = time.perf_counter() - t0\n"
-        "catalogue.check_layer_arguments('Dense', {'units': 3})\n"
+        "assert catalogue.check_layer_arguments('Dense', {'units': 'many'})\n"
         "frameworks = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'jax', 'torch'))\n"
-        "print(frameworks, load)\n"
+        "print(frameworks)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
-    frameworks, load = result.stdout.strip().rsplit(" ", 1)
-    assert frameworks == "[]"
-    assert float(load) < 0.05
+    assert result.stdout.strip() == "[]"
 
 
 def test_catalogue_names_and_classes() -> None:

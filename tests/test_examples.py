@@ -37,7 +37,7 @@ ALL_FILES = sorted(EXAMPLES.glob("*.yaml")) + sorted(EXAMPLES.glob("lib/*.yaml")
 #: examples whose reference is reference_models.<stem>
 PLAIN = ["mlp", "branch", "ticket_classifier", "siamese", "toy_resnet", "keywords_wrapper"]
 #: examples that need blocks (and, for unet/inception, imports)
-BLOCKS = ["resnet50", "unet", "inception", "cyclegan"]
+BLOCKS = ["resnet50", "unet", "inception", "cyclegan", "mobilenet_v2", "densenet121"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -111,8 +111,12 @@ def test_example_starts_with_schema_line(path: Path) -> None:
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(EXAMPLES)))
 def test_example_loads(path: Path) -> None:
+    """Each example loads clean: no warning, and the expanded graph has every node of the file."""
     spec = graphspec.load(path)
-    assert spec is not None
+    assert spec.warnings == []
+    assert spec.checks is not None
+    assert [node.name for node in spec.checks.graph.nodes] == list(spec.checks.structure.orders[("nodes",)])
+    assert sorted(spec.checks.structure.orders[("nodes",)]) == sorted(spec.nodes)
 
 
 def test_reference_counts() -> None:
@@ -168,10 +172,14 @@ def test_branch(built: Callable[[str], keras.Model]) -> None:
 
 
 def test_build_from_loaded_spec_equals_build_from_path() -> None:
+    path = EXAMPLES / "branch.yaml"
     keras.backend.clear_session()
-    from_spec = graphspec.build(graphspec.loads((EXAMPLES / "branch.yaml").read_text()))
-    assert from_spec.count_params() == 903_510
-    assert layer_names(from_spec) == ["x", "h_1", "h_2", "z", "u", "y"]
+    from_path = graphspec.build(path)
+    keras.backend.clear_session()
+    from_spec = graphspec.build(graphspec.loads(path.read_text(), file=str(path)))
+    assert from_path.count_params() == from_spec.count_params() == 903_510
+    assert layer_names(from_path) == layer_names(from_spec) == ["x", "h_1", "h_2", "z", "u", "y"]
+    assert from_path.to_json() == from_spec.to_json()
 
 
 def test_ticket_classifier(built: Callable[[str], keras.Model]) -> None:
@@ -198,10 +206,12 @@ def test_ticket_classifier(built: Callable[[str], keras.Model]) -> None:
 
 def test_siamese_shares_weights(built: Callable[[str], keras.Model]) -> None:
     model = built("siamese")
-    names = layer_names(model)
-    # share nodes call an existing layer again: they add no layer and no variable.
-    assert {"embed_left", "lstm_left", "enc_left"} <= set(names)
-    assert not {"embed_right", "lstm_right", "enc_right"} & set(names)
+    # The encoder block says `model: true`: one nested model; the share calls it again,
+    # adding no layer and no variable.
+    assert layer_names(model) == ["left", "right", "enc_left", "diff", "prod", "both", "score"]
+    encoder = model.get_layer("enc_left")
+    assert isinstance(encoder, keras.Model)
+    assert layer_names(encoder) == ["tokens", "embed", "lstm", "enc"]
     unshared = 5000 * 64 + (4 * 64 * (64 + 64) + 4 * 64) + (64 * 32 + 32)
     assert model.count_params() == unshared + (64 + 1) == 355_169
     assert unique_variables(model) == 1 + 3 + 2 + 2  # embedding, LSTM, Dense, score
@@ -275,26 +285,26 @@ def test_blocks_resnet50_matches_keras_applications(built: Callable[[str], keras
     assert model.count_params() == 25_636_712
     keras.backend.clear_session()
     assert_same_model(model, reference_models.keras_resnet50())
-    # One nested keras.Model per block node, repeat copies named node_1 ... node_N.
-    stages = {"conv2": 2, "conv3": 3, "conv4": 5, "conv5": 2}
-    for stage, copies in stages.items():
-        for name in [f"{stage}_proj"] + [f"{stage}_{i}" for i in range(1, copies + 1)]:
-            assert isinstance(model.get_layer(name), keras.Model), name
-    blocks = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    assert len(blocks) == 16
-    assert tuple(model.get_layer("conv5_2").output.shape) == (None, 7, 7, 2048)
+    # Flat blocks: the 177 layers of keras.applications.ResNet50, no nested model.
+    assert len(model.layers) == 177
+    assert not [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    assert tuple(model.get_layer("conv4_block6_out").output.shape) == (None, 14, 14, 1024)
+    assert tuple(model.get_layer("conv5_block3_out").output.shape) == (None, 7, 7, 2048)
+    assert isinstance(model.get_layer("conv2_block1_conv0"), keras.layers.Conv2D)  # the projection shortcut
 
 
 def test_blocks_unet(built: Callable[[str], keras.Model]) -> None:
     model = built("unet")
     assert_same_model(model, reference("unet"))
-    down1 = model.get_layer("down1")
-    assert isinstance(down1, keras.Model)
-    # The block's outputs mapping: `skip` before pooling, `out` after.
-    assert isinstance(down1.output, dict) and set(down1.output) == {"skip", "out"}
-    assert tuple(down1.output["skip"].shape) == (None, 64, 64, 16)
-    assert tuple(down1.output["out"].shape) == (None, 32, 32, 16)
-    assert isinstance(model.get_layer("up1"), keras.Model)
+    # Flat blocks: no nested model; layers named <instance>_<node>, nested instances composed.
+    assert not [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    # The block's outputs mapping: `skip` before pooling (double_conv's last ReLU), `out` after.
+    assert tuple(model.get_layer("down1_conv_second_relu").output.shape) == (None, 64, 64, 16)
+    assert tuple(model.get_layer("down1_pool").output.shape) == (None, 32, 32, 16)
+    assert isinstance(model.get_layer("up1_upsample"), keras.layers.Conv2DTranspose)
+    # Feature extraction from a block's output, as with keras.applications.
+    features = keras.Model(model.input, model.get_layer("down2_pool").output)
+    assert tuple(features(np.zeros((1, 64, 64, 3), dtype="float32")).shape) == (1, 16, 16, 32)
     mask = model(np.zeros((1, 64, 64, 3), dtype="float32"))
     assert tuple(mask.shape) == (1, 64, 64, 1)
 
@@ -302,20 +312,25 @@ def test_blocks_unet(built: Callable[[str], keras.Model]) -> None:
 def test_blocks_inception(built: Callable[[str], keras.Model]) -> None:
     model = built("inception")
     assert_same_model(model, reference("inception"))
-    block = model.get_layer("mixed_3a")
-    assert isinstance(block, keras.Model)
+    block = model.get_layer("mixed_3a_mixed")
+    assert isinstance(block, keras.layers.Concatenate)
     # Four parallel branches concatenated: 64 + 128 + 32 + 32 channels.
     assert tuple(block.output.shape) == (None, 32, 32, 256)
-    assert tuple(model.get_layer("mixed_3b").output.shape) == (None, 32, 32, 480)
+    assert tuple(model.get_layer("mixed_3b_mixed").output.shape) == (None, 32, 32, 480)
+    assert isinstance(model.get_layer("mixed_3a_b3_reduce_conv"), keras.layers.Conv2D)
 
 
 def test_blocks_cyclegan_shares_generators(built: Callable[[str], keras.Model]) -> None:
     model = built("cyclegan")
     ref = reference("cyclegan")
     assert_same_model(model, ref)
+    # The generator block says `model: true`: each block node is one nested model.
+    assert sorted(layer_names(model)) == ["g_ab", "g_ba", "real_a", "real_b"]
     g_ab, g_ba = model.get_layer("g_ab"), model.get_layer("g_ba")
     assert isinstance(g_ab, keras.Model) and isinstance(g_ba, keras.Model)
     assert g_ab is not g_ba
+    # Its inner residual blocks are flat, inside the nested model.
+    assert "res_2_add" in layer_names(g_ab)
     # Six generator calls, two generators' weights.
     assert model.count_params() == g_ab.count_params() + g_ba.count_params() == 101_958
     assert unique_variables(model) == unique_variables(g_ab) + unique_variables(g_ba)

@@ -255,7 +255,7 @@ def test_nested_model_used_twice_is_one_block_and_a_share() -> None:
     a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
     y = keras.layers.Dot(axes=1, normalize=True, name="cosine")([encoder(a), encoder(b)])
     text = assert_round_trip(keras.Model([a, b], y, name="twins"))
-    assert text.count("encoder:\n    inputs: [v]") == 1
+    assert text.count("encoder:\n    model: true\n    inputs: [v]") == 1
     lines = node_lines(text)
     assert lines["encoder"] == "{block: encoder, from: a}"
     assert lines["encoder_2"] == "{share: encoder, from: b}"

@@ -176,7 +176,7 @@ def test_unused_nodes_and_inputs_are_warnings(client: Client, work: Path) -> Non
     text = path.read_text().replace("from: u}", "from: h_2}").replace("  x: {shape: [784]}", "  x: {shape: [784]}\n  w: {shape: [3]}")
     diagnostics = check(client, path, text)
     assert [(d["range"], d["severity"], d["code"], d["message"], d["tags"]) for d in diagnostics] == [
-        (rng(7, 2, 3), 2, "unused-input", "input 'w' is not used by any node or output\nremove it, or read it in a node's 'from'", [1]),
+        (rng(7, 2, 3), 2, "GS208 unused-input", "input 'w' is not used by any output\nremove it; a model still demands every input it declares", [1]),
         (rng(11, 2, 3), 2, "GS206 unused-node", "node 'z' is not used by any output\nremove it, or list it under 'outputs'", [1]),
         (rng(12, 2, 3), 2, "GS206 unused-node", "node 'u' is not used by any output\nremove it, or list it under 'outputs'", [1]),
     ]
@@ -188,8 +188,8 @@ def test_yaml_syntax_error_then_fixed(client: Client, work: Path) -> None:
     text = path.read_text()
     (diagnostic,) = check(client, path, text.replace("outputs: [y]", "outputs: [y"))
     assert diagnostic["code"] == "GS002 yaml-syntax"
-    assert diagnostic["range"]["start"]["line"] == 15
-    assert diagnostic["message"].startswith("YAML syntax error: ")
+    assert diagnostic["range"]["start"] == {"line": 14, "character": 9}  # where the '[' opened
+    assert diagnostic["message"].startswith("YAML syntax error: the '[' opened here is not closed")
     assert check(client, path, text) == []
     client.close_document(path)
 
@@ -367,8 +367,8 @@ def test_definition_of_refs_shares_outputs_expect_params_blocks_and_imports(clie
     text = siamese.read_text()
     client.open(siamese, text)
     client.diagnostics(siamese)
-    found = client.at("textDocument/definition", siamese, *pos(text, "share: lstm_left", 0, 9))
-    assert _locations(found) == [("siamese.yaml", rng(14, 2, 11))]
+    found = client.at("textDocument/definition", siamese, *pos(text, "share: enc_left", 0, 9))
+    assert _locations(found) == [("siamese.yaml", rng(23, 2, 10))]  # a share of a block node
     client.close_document(siamese)
 
     expect = work / "expect.yaml"

@@ -75,11 +75,9 @@ def test_inputs_merges_outputs_and_layers_look_different() -> None:
 
 @needs_dot
 def test_dot_is_valid_graphviz() -> None:
-    import graphviz
-
     for name in ("branch", "cyclegan", "unet", "keywords_wrapper"):
-        svg = graphviz.Source(gplot.to_dot(drawing(name))).pipe(format="svg")
-        svg_root(svg)
+        result = subprocess.run(["dot", "-Tsvg"], input=gplot.to_dot(drawing(name)).encode(), capture_output=True, check=True)
+        svg_root(result.stdout)
 
 
 def test_each_block_instance_is_a_cluster() -> None:
@@ -87,12 +85,32 @@ def test_each_block_instance_is_a_cluster() -> None:
     assert 'subgraph "cluster_g_ab" {' in dot and 'subgraph "cluster_g_ba" {' in dot
     assert 'subgraph "cluster_g_ab/res" {' in dot  # a block inside a block: a nested cluster
     assert 'label="g_ab: block generator (filters=16)"' in dot
-    assert 'label="res: block residual ×2 (filters=32)"' in dot
+    assert 'label="res: block residual ×2 (filters=32); layers res_*"' in dot  # flat, inside the nested model
     assert '"g_ab/stem" [label="stem\\nConv2D\\nfilters=16, kernel_size=7, padding=same, activation=relu"' in dot
     assert '"real_a" -> "g_ab/image";' in dot  # into the block, through its input
     assert '"g_ab/out" -> "output:fake_b";' in dot  # out of the block, from the node its output names
     assert '"g_ab/out" -> "cycled_a";' in dot
     assert '"cycled_a" [label="cycled_a\\nshare: g_ba"' in dot
+
+
+def test_edges_out_of_multi_output_blocks_name_the_output() -> None:
+    dot = gplot.to_dot(drawing("unet"))
+    assert 'label="down1: block down (filters=16); layers down1_*"' in dot
+    assert '"down1/pool" -> "down2/x" [label=" out"];' in dot  # down1.out, without --shapes
+    assert '"down1/conv/second/relu" -> "up1/skip" [label=" skip"];' in dot  # down1.skip
+    assert '"up2/conv/second/relu" -> "up1/x";' in dot  # a one-output block: no label
+
+
+def test_rankdir_and_dpi(tmp_path: Path) -> None:
+    dot = gplot.to_dot(drawing("branch"), rankdir="LR", dpi=200)
+    assert "  rankdir=LR; dpi=200;\n" in dot
+    assert gplot.to_mermaid(drawing("branch"), rankdir="LR").startswith("flowchart LR\n")
+    with pytest.raises(gplot.PlotError, match="rankdir must be one of TB, LR, BT, RL"):
+        gplot.to_dot(drawing("branch"), rankdir="XY")
+    gplot.plot(EXAMPLES / "branch.yaml", tmp_path / "b.dot", rankdir="LR", dpi=300)
+    assert "rankdir=LR; dpi=300;" in (tmp_path / "b.dot").read_text()
+    with pytest.raises(gplot.PlotError, match="--dpi must be between 10 and 2400"):
+        gplot.plot(EXAMPLES / "branch.yaml", tmp_path / "b.dot", dpi=5)
 
 
 def test_collapse_blocks_draws_one_node_per_instance() -> None:
@@ -112,8 +130,11 @@ def test_refs_to_one_output_of_a_block_or_layer() -> None:
 
 def test_shared_layers_are_linked_to_their_owner() -> None:
     dot = gplot.to_dot(drawing("siamese"))
-    assert '"embed_right" [label="embed_right\\nshare: embed_left"' in dot
-    assert '"embed_left" -> "embed_right" [style=dashed' in dot
+    assert '"enc_right" [label="enc_right\\nshare: enc_left"' in dot
+    # A share of a block node: the dashed line comes from the block's output.
+    assert '"enc_left/enc" -> "enc_right" [style=dashed' in dot
+    dot = gplot.to_dot(drawing("ticket_classifier"))
+    assert "style=dashed" not in dot
 
 
 def test_shapes_label_the_edges() -> None:
@@ -144,7 +165,7 @@ def test_mermaid_flowchart_with_edges() -> None:
 def test_mermaid_blocks_are_subgraphs() -> None:
     text = gplot.to_mermaid(drawing("cyclegan"))
     assert '  subgraph cluster_g_ab ["g_ab: block generator (filters=16)"]' in text
-    assert '    subgraph cluster_g_ab__res ["res: block residual ×2 (filters=32)"]' in text
+    assert '    subgraph cluster_g_ab__res ["res: block residual ×2 (filters=32); layers res_*"]' in text
     assert "  real_a --> g_ab__image" in text
     assert text.count("\n  end\n") == 2 and text.count("\n    end\n") == 2
     collapsed = gplot.to_mermaid(drawing("cyclegan", collapse_blocks=True))
@@ -219,6 +240,10 @@ def test_cli_plot_errors(tmp_path: Path) -> None:
     assert code == 2
     code, err = run("plot", "examples/branch.yaml", "-o", str(tmp_path / "no" / "dir" / "b.mmd"))
     assert code == 2 and "cannot write" in err
+    code, err = run("plot", "examples/resnet50.yaml", "-o", str(tmp_path / "r.dot"), "--rankdir", "LR", "--dpi", "150")
+    assert code == 0 and "rankdir=LR; dpi=150;" in (tmp_path / "r.dot").read_text()
+    code, err = run("plot", "examples/branch.yaml", "-o", str(tmp_path / "b.png"), "--dpi", "0")
+    assert code == 2 and "--dpi must be between 10 and 2400" in err
     assert not (tmp_path / "bad.mmd").exists()
 
 

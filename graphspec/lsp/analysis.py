@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any
@@ -146,7 +146,7 @@ def check(file: str, text: str, parsed: SpecText | None = None, texts: Callable[
         else:
             try:
                 spec = loads(text, file=file)
-                problems = list(spec.warnings) + _unused_inputs(spec)
+                problems = list(spec.warnings)
             except SpecError as error:
                 problems = list(error.problems)
     result.read = {r for r in read if r != os.path.realpath(file)}
@@ -175,31 +175,10 @@ def _check_library(file: str) -> list[Problem]:
     )
     try:
         spec = loads(text, file=str(wrapper))
-        problems = list(spec.warnings) + _unused_inputs(spec)
+        problems = list(spec.warnings)
     except SpecError as error:
         problems = list(error.problems)
     return [p for p in problems if FilePath(p.file).name != _LIBRARY_CHECK]
-
-
-def _unused_inputs(spec: Any) -> list[Problem]:
-    """Inputs (of the spec and of each block) that no node and no output reads."""
-    found = []
-    scopes = [(list(spec.inputs), spec.nodes, spec.outputs, None)]
-    scopes += [(block.inputs, block.nodes, block.outputs, block) for block in spec.blocks.values()]
-    for inputs, nodes, outputs, block in scopes:
-        used = {ref.split(".")[0] for node in nodes.values() for ref, _ in node.refs()}
-        used |= {node.share for node in nodes.values() if node.share}
-        listed = outputs.values() if isinstance(outputs, Mapping) else outputs
-        used |= {ref.split(".")[0] for ref in listed if isinstance(ref, str)}
-        for index, name in enumerate(inputs):
-            if name in used:
-                continue
-            if block is None:
-                found.append(spec.source.problem(("inputs", name), f"input '{name}' is not used by any node or output", key=True, hint="remove it, or read it in a node's 'from'", code="unused-input", severity="warning"))
-            else:
-                block_name = block.path[-1]
-                found.append(block.source.problem((*block.path, "inputs", index), f"block '{block_name}': input '{name}' is not used by any node or output", hint="remove it, or read it in a node's 'from'", code="unused-input", severity="warning"))
-    return found
 
 
 def uses(value: Any) -> list[str]:
