@@ -1156,9 +1156,9 @@ def test_control_characters_in_the_model_name_are_refused() -> None:
 
 def test_build_summary_escapes_the_names(monkeypatch: pytest.MonkeyPatch) -> None:
     """graphspec build printed the spec's name inside the Keras summary unescaped."""
-    import graphspec.cli
-
     import keras
+
+    import graphspec.cli
 
     inputs = keras.Input(shape=(4,), name="x")
     model = keras.Model(inputs, keras.layers.Dense(2, name="y")(inputs), name="m\x1b]0;title\x07\x1b[2J\x9b1m")  # a name no spec can give now
