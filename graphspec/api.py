@@ -80,6 +80,7 @@ class Checked:
         return self.spec.warnings if self.spec is not None else []
 
 
+@budgeted
 def check(
     text: str,
     *,
@@ -120,6 +121,7 @@ def check(
     return Checked(spec, tuple(problems), graph)
 
 
+@budgeted
 def expanded(
     spec: Spec,
     params: Mapping[str, Any] | None = None,
@@ -237,6 +239,7 @@ def build(
     return build_checked(checked, custom_objects)
 
 
+@budgeted
 def check_file(
     path: PathLike,
     *,
@@ -254,6 +257,7 @@ def check_file(
     return check(text, file=shown, params=params, limits=limits, allow_imports_outside=allow_imports_outside, custom_types=custom_types)
 
 
+@budgeted
 def build_checked(checked: Checked, custom_objects: Mapping[str, Any] | None = None) -> keras.Model:
     """Lower a checked spec to Keras: its problems and those of every node that does not
     depend on a broken one, in one `SpecError`; the model when there are none."""

@@ -212,6 +212,7 @@ def resolve(
     return graph
 
 
+@budgeted
 def expand(
     spec: Spec,
     params: Mapping[str, Any] | None = None,

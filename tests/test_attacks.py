@@ -1256,3 +1256,14 @@ def test_long_choice_lists_are_checked_in_linear_work(monkeypatch: pytest.Monkey
     error = spec_error(without_copy, build=False)
     assert [p.code for p in error.problems] == ["bad-condition"]  # 'u' never takes 0
     assert compared[0] < 4 * count
+
+
+@pytest.mark.parametrize("make", [hostile.misspelt_params, hostile.misspelt_blocks])
+def test_validate_shares_the_suggestion_budget(make: Any, tmp_path: Path) -> None:
+    """Every entry point (load, check, check_file, expand, build) opens the one budget: validate too."""
+    (tmp_path / "spec.yaml").write_text(make(300))
+    out = io.StringIO()
+    assert cli_main(["validate", "--format", "json", str(tmp_path)], out=out, err=out) == 1
+    problems = json.loads(out.getvalue())
+    assert len(problems) >= 300
+    assert 0 < sum("did you mean" in (p["hint"] or "") for p in problems) <= MAX_SUGGESTIONS
