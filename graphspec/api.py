@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Union
 
 from graphspec.backend import import_keras
-from graphspec.errors import Problem, SpecError
+from graphspec.errors import Problem, SpecError, budgeted
 from graphspec.imports import add_imports, read_text
 from graphspec.resolve import Graph, check_structure, expand
 from graphspec.search import check_search
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # keras is imported by `build` only
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+@budgeted
 def loads(
     text: str,
     *,
@@ -80,6 +81,7 @@ class Checked:
         return self.spec.warnings if self.spec is not None else []
 
 
+@budgeted
 @collector_paused()  # many small objects, no cycles: full collections made 100,000 nodes 1.5x slower
 def check(
     text: str,
@@ -127,6 +129,7 @@ def check(
     return Checked(spec, tuple(problems), graph)
 
 
+@budgeted
 def expanded(
     spec: Spec,
     params: Mapping[str, Any] | None = None,
@@ -202,6 +205,7 @@ def _read(path: PathLike, limits: Limits | None) -> tuple[str, str]:
     return shown, read_text(FilePath(shown), shown, limits or Limits())
 
 
+@budgeted
 def build(
     source: PathLike | Spec,
     params: Mapping[str, Any] | None = None,
@@ -243,6 +247,7 @@ def build(
     return build_checked(checked, custom_objects)
 
 
+@budgeted
 def check_file(
     path: PathLike,
     *,
@@ -260,6 +265,7 @@ def check_file(
     return check(text, file=shown, params=params, limits=limits, allow_imports_outside=allow_imports_outside, custom_types=custom_types)
 
 
+@budgeted
 def build_checked(checked: Checked, custom_objects: Mapping[str, Any] | None = None) -> keras.Model:
     """Lower a checked spec to Keras: its problems and those of every node that does not
     depend on a broken one, in one `SpecError`; the model when there are none."""

@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from graphspec.errors import did_you_mean
+from graphspec.errors import close_matches, did_you_mean, longer_than, shown
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.json")
 
@@ -80,12 +80,7 @@ def is_known_layer(name: str) -> bool:
 
 def close_layers(name: str, n: int = 3) -> list[str]:
     """The Keras layer names closest to `name` (case-insensitively if nothing is close)."""
-    names = layer_names()
-    close = difflib.get_close_matches(name, names, n=n, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in names}
-        close = [lowered[m] for m in difflib.get_close_matches(name.lower(), lowered, n=n)]
-    return close
+    return close_matches(name, layer_names(), n)
 
 
 def takes_list(type_name: str) -> bool:
@@ -387,14 +382,14 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f"'{value}'"
+        return shown(value)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
-        return "a list" if not value or len(repr(value)) > 40 else repr(value).replace("None", "null")
+        return "a list" if not value or longer_than(value, 40) else repr(value).replace("None", "null")
     if value is None:
         return "nothing (null)"
-    return repr(value)
+    return shown(value)
 
 
 def describe(value: Any) -> str:

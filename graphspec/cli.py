@@ -19,7 +19,7 @@ import yaml
 from graphspec import __version__
 from graphspec.api import build, build_checked, check_file, load
 from graphspec.backend import DISTRIBUTION, BackendError, quiet_native_logs
-from graphspec.errors import Problem, SpecError
+from graphspec.errors import Problem, SpecError, printable
 from graphspec.report import FORMATS
 from graphspec.source import _plain_scalar
 
@@ -211,8 +211,29 @@ def _build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except SpecError as error:
         print(str(error), file=err)
         return 2 if _io_only(error.problems) else 1
-    model.summary(print_fn=lambda line, *rest, **kw: print(line, file=out))
+    except BackendError:
+        raise
+    except Exception as error:
+        print(internal_error(args.file, error).format(), file=err)
+        return 2
+    # The summary quotes the model's and layers' names: escaped, so a name cannot drive the terminal.
+    model.summary(print_fn=lambda line, *rest, **kw: print("\n".join(map(printable, str(line).split("\n"))), file=out))
     return 0
+
+
+def internal_error(file: str, error: BaseException) -> Problem:
+    """An unexpected exception while checking `file`: a graphspec bug, reported at the file."""
+    return Problem(
+        f"graphspec failed on this file: {type(error).__name__}: {error}",
+        file=file,
+        line=1,
+        column=1,
+        hint=f"this is a bug in graphspec, not a mistake in the spec; please report it with the file at {ISSUES}",
+        code="internal-error",
+    )
+
+
+ISSUES = "https://github.com/graphspec/graphspec/issues"
 
 
 def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -240,6 +261,11 @@ def _validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except SpecError as error:
             problems += error.problems
             io_error = io_error or _io_only(error.problems)
+        except BackendError:
+            raise
+        except Exception as error:  # a bug in graphspec: said at the file, and the other files are still checked
+            problems.append(internal_error(file, error))
+            io_error = True
     out.write(FORMATS[args.format](problems))
     errors = [p for p in problems if p.severity == "error"]
     if io_error:
@@ -303,6 +329,11 @@ def _plot(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except OSError as error:
         print(f"graphspec plot: error: cannot write {args.output}: {error.strerror or error}", file=err)
         return 2
+    except BackendError:
+        raise
+    except Exception as error:
+        print(internal_error(args.file, error).format(), file=err)
+        return 2
     return 0
 
 
@@ -328,7 +359,7 @@ def _tune(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         spec = load(args.file, params=params)
         space = search_space(spec)
         data = load_data(args.data)
-        print(f"graphspec tune: {spec.name}: {len(space)} params searched ({', '.join(space.names)}), {TUNERS[args.tuner]}, objective {args.objective}", file=out, flush=True)
+        print(f"graphspec tune: {printable(spec.name or '')}: {len(space)} params searched ({', '.join(space.names)}), {TUNERS[args.tuner]}, objective {args.objective}", file=out, flush=True)
         result = tune(spec, data, tuner=args.tuner, trials=args.trials, objective=args.objective, direction=args.direction, epochs=args.epochs, batch_size=args.batch_size, directory=args.directory, params=params, seed=args.seed, resume=args.resume, progress=out)
         best = result.best
     except SpecError as error:

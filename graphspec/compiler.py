@@ -21,7 +21,7 @@ from keras.src.saving.serialization_lib import SafeModeScope  # not exported by 
 
 from graphspec import catalogue
 from graphspec.backend import deep_recursion
-from graphspec.errors import Problem, SpecError, did_you_mean
+from graphspec.errors import Problem, SpecError, budgeted, did_you_mean, shown
 from graphspec.graph import keras_output_names, output_names, split_ref
 from graphspec.resolve import MERGE_LAYERS, Collector, Graph, Node, Origin
 from graphspec.resolve import REFUSED_LAYERS as REFUSED
@@ -160,7 +160,7 @@ class _Compiler:
             return {k: self.value(v, argument if keep else k, sub + (k,)) for k, v in value.items()}
         type_name = value["type"]
         if not isinstance(type_name, str):
-            raise _NodeError(f"'type' must name a Keras class, found {type_name!r}", sub + ("type",), code="wrong-type")
+            raise _NodeError(f"'type' must name a Keras class, found {shown(type_name)}", sub + ("type",), code="wrong-type")
         try:
             cls = lookup(type_name, namespaces_for(argument), self.custom_objects)
         except TypeLookupError as error:
@@ -224,6 +224,9 @@ class _Compiler:
                     node.origin,
                 )
                 tensors[node.name] = _FAILED
+            except Exception as error:  # the one guard: whatever Keras raises on a node (block path included) is a problem at it
+                self.report(_unexpected(node, error), node.origin)
+                tensors[node.name] = _FAILED
         if self.record is not None:
             for name, value in tensors.items():
                 self.record.setdefault(self.path + (name,), value)
@@ -280,7 +283,10 @@ class _Compiler:
         owner = by_name[node.target] if node.kind == "share" else node
         if owner.broken:
             raise _Reported()  # the shared node's problem is reported
-        if owner.kind == "block" and owner.body is not None and isinstance(arguments, dict):
+        if owner.kind == "block" and owner.body is not None and isinstance(node.inputs, dict) and isinstance(arguments, dict):
+            missing = [name for name in owner.body.input_names if name not in arguments]
+            if missing:
+                raise _NodeError(f"block '{owner.target}' needs input(s) {', '.join(missing)}", ("from",), "map every block input to a ref", code="block-inputs")
             arguments = [arguments[name] for name in owner.body.input_names]  # by name -> in order
         if owner.kind == "block" and owner.body is not None and not owner.body.as_model:
             result = self.flat_block_call(owner, arguments, scope, wanted)
@@ -428,7 +434,18 @@ class _Compiler:
         body = node.body
         assert body is not None
         tensors = arguments if isinstance(arguments, list) else [arguments]
-        inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(body.input_names, tensors, strict=False)]
+        if len(tensors) != len(body.input_names):
+            raise _NodeError(f"block '{node.target}' takes {len(body.input_names)} input(s), found {len(tensors)}", ("from",), "list one ref per block input", code="block-inputs")
+        for input_name, tensor in zip(body.input_names, tensors, strict=True):
+            if not isinstance(tensor, keras.KerasTensor):
+                count = len(tensor) if isinstance(tensor, (list, tuple, dict)) else "no"
+                raise _NodeError(
+                    f"block input '{input_name}' takes one tensor, and is given {count} tensors",
+                    ("from",),
+                    "select one output of a multi-output node: 'name.0' or 'name.output_name'",
+                    code="block-inputs",
+                )
+        inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=n) for n, t in zip(body.input_names, tensors, strict=True)]
         before = self.collector.count
         outer, self.path = self.path, self.path + (node.name,)
         try:
@@ -552,6 +569,21 @@ class _Reported(_NodeError):
         super().__init__("", code="bad-argument")  # never shown
 
 
+def _unexpected(node: Node, error: Exception) -> Problem:
+    """A problem at `node` for an exception no check foresaw (Keras's own, or too deep a model)."""
+    if isinstance(error, RecursionError):
+        return node.origin.problem(
+            f"{node.origin.who}: the model nests too deeply for Python's recursion limit",
+            hint="flatten the chain of blocks, or lower graphspec.Limits(max_block_depth=...)",
+            code="limit",
+        )
+    return node.origin.problem(
+        f"{node.origin.who}: Keras cannot build it: {type(error).__name__}: {_keras_message(error)}",
+        hint="check the node's arguments and inputs; if they look right, please report this",
+        code="bad-model",
+    )
+
+
 def _keras_message(error: Exception) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     text = " ".join(lines[:3]) if lines else type(error).__name__
@@ -559,7 +591,7 @@ def _keras_message(error: Exception) -> str:
 
 
 def _kwargs_text(kwargs: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    return ", ".join(f"{k}={shown(v)}" for k, v in kwargs.items())
 
 
 def _rank(arguments: Any) -> int:
@@ -585,6 +617,7 @@ def _shapes_text(node: Node, arguments: Any) -> str:
     return f"{refs} {shape(arguments)}"
 
 
+@budgeted
 def compile_model(
     graph: Graph,
     custom_objects: Mapping[str, Any] | None = None,

@@ -6,10 +6,17 @@ every mistake; a stage then raises one `SpecError` holding all of them.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Iterable
+import functools
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 Severity = Literal["error", "warning"]
 
@@ -24,7 +31,7 @@ CODES: dict[str, tuple[str, str, str]] = {
     "yaml-tag": ("GS005", "an explicit YAML tag (!!python/..., !!binary, !custom)", "remove the tag: specs are plain data"),
     "yaml-merge-key": ("GS006", "a merge key '<<'", "write the keys out, or use a block"),
     "yaml-key": ("GS007", "a mapping key that is a list or mapping", "use plain names as keys"),
-    "limit": ("GS008", "the file exceeds a resource limit (size, depth, alias expansion, node count)", "shrink it, or raise graphspec.Limits for trusted files"),
+    "limit": ("GS008", "the file exceeds a resource limit (size, depth, alias expansion, integer range, node count, block depth, imports)", "shrink it, or raise graphspec.Limits for trusted files"),
     # The document's structure
     "unknown-key": ("GS101", "a key the language does not have", "use the suggested key"),
     "missing-key": ("GS102", "a required key is missing or empty (inputs, nodes, outputs, from)", "add it"),
@@ -80,7 +87,17 @@ CODES: dict[str, tuple[str, str, str]] = {
     "bad-range": ("GS602", "a search range with no values: low above high, an empty choice, a step that is not positive or misses high, a log scale from 0 or below", "fix the bounds or the step as the message says"),
     "search-default": ("GS603", "a param whose default lies outside its search space", "make the default one of the values searched"),
     "bad-condition": ("GS604", "a 'when' condition on a param that is not searched earlier, or on a value it never takes", "condition on an earlier choice or int param, with values it takes"),
+    # graphspec itself
+    "internal-error": ("GS900", "graphspec failed on this file with an unexpected exception (a bug)", "please report it with the file; the other files are still checked"),
 }
+
+# What one message shows at most: a `SpecError` holding many problems, or a value or
+# source line of a megabyte, costs time and memory in proportion to what is shown, not
+# to what the spec holds.
+MAX_MESSAGE_CHARS = 500  # of a problem's message and of its hint
+MAX_LINE_CHARS = 160  # of the source line under a message: a window around the column
+MAX_PROBLEMS_SHOWN = 100  # in ``str(SpecError)``; ``SpecError.problems`` holds them all
+MAX_VALUE_CHARS = 60  # of a value quoted in a message (`shown`)
 
 
 
@@ -120,7 +137,7 @@ class Problem:
     @property
     def category(self) -> str:
         """The kind's group, from its GS number: ``file``, ``structure``, ``graph``, ``params``,
-        ``blocks``, ``imports``, ``keras`` or ``search`` (``unknown`` for a code not in `CODES`)."""
+        ``blocks``, ``imports``, ``keras``, ``search`` or ``internal`` (``unknown`` for a code not in `CODES`)."""
         return category(self.code)
 
     @property
@@ -132,6 +149,13 @@ class Problem:
         shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
         return f"{self.message} (in {shown})"
 
+    def __post_init__(self) -> None:
+        # A message quotes names and values from the spec: bounded here, once, whatever
+        # the stage that wrote it (a 1 MB `type:` gives a message of 500 characters).
+        object.__setattr__(self, "message", clip(self.message, MAX_MESSAGE_CHARS))
+        if self.hint is not None:
+            object.__setattr__(self, "hint", clip(self.hint, MAX_MESSAGE_CHARS))
+
     def format(self, context: bool = False) -> str:
         """``file:line:col: severity: message hint [code]``, optionally with a caret line."""
         text = f"{printable(self.file)}:{self.line}:{self.column}: {self.severity}: {printable(self.text)}"
@@ -139,8 +163,9 @@ class Problem:
             text += f"; {printable(self.hint)}"
         text += f" [{CODES[self.code][0]} {self.code}]" if self.code in CODES else f" [{self.code}]"
         if context and self.source_line is not None and self.line > 0:
-            caret = " " * max(self.column - 1, 0) + "^"
-            text += f"\n    {printable(self.source_line.rstrip())}\n    {caret}"
+            line, column = window(self.source_line.rstrip(), self.column)
+            caret = " " * max(column - 1, 0) + "^"
+            text += f"\n    {line}\n    {caret}"
         return text
 
     def __str__(self) -> str:
@@ -157,6 +182,7 @@ CATEGORIES: tuple[tuple[int, int, str], ...] = (
     (404, 499, "imports"),
     (501, 599, "keras"),
     (601, 699, "search"),
+    (900, 999, "internal"),
 )
 
 
@@ -176,6 +202,77 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` cut to about `limit` characters, keeping its start and end."""
+    if len(text) <= limit:
+        return text
+    tail = min(limit // 5, 80)
+    return f"{text[: limit - tail]}...({len(text):,} characters)...{text[-tail:]}"
+
+
+def window(line: str, column: int) -> tuple[str, int]:
+    """The printable part of a source line around `column`, and the column within it.
+
+    A line of a megabyte shows ``MAX_LINE_CHARS`` around the column, marked ``...`` where cut.
+    """
+    half = MAX_LINE_CHARS // 2
+    start = max(0, min(column - 1 - half, len(line) - MAX_LINE_CHARS))
+    end = start + MAX_LINE_CHARS
+    before = printable(line[start : column - 1]) if column - 1 > start else ""
+    shown = ("..." if start else "") + before
+    caret_column = len(shown) + 1
+    shown += printable(line[max(column - 1, start) : end]) + ("..." if end < len(line) else "")
+    return shown, caret_column
+
+
+def shown(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
+    """A value as a message quotes it (``repr``), cut to `limit` characters.
+
+    Integers too long to print (Python refuses ``str`` of more than 4,300 digits) and long
+    strings are described instead of copied whole.
+    """
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        if value.bit_length() > 200:  # about 60 decimal digits
+            return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+        return clip(repr(value), limit)
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return repr(value[: limit - 10])[:-1] + f"...' ({len(value):,} characters)"
+    if isinstance(value, (list, tuple, dict)) and longer_than(value, limit):
+        kind = type(value).__name__
+        return f"a {'mapping' if kind == 'dict' else kind} of {len(value):,} items"
+    try:
+        return clip(repr(value), limit)
+    except ValueError:  # a huge integer inside a container
+        return f"a {type(value).__name__}"
+
+
+def longer_than(value: Any, limit: int) -> bool:
+    """Whether `value`'s repr would be longer than about `limit`, found without building it."""
+    budget = [limit]
+
+    def walk(item: Any) -> bool:
+        budget[0] -= 2
+        if budget[0] < 0:
+            return True
+        if isinstance(item, dict):
+            return any(walk(k) or walk(v) for k, v in item.items())
+        if isinstance(item, (list, tuple)):
+            return any(walk(v) for v in item)
+        if isinstance(item, str):
+            budget[0] -= len(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            budget[0] -= item.bit_length() // 3
+        else:
+            budget[0] -= 8
+        return budget[0] < 0
+
+    return walk(value)
+
+
 class SpecError(Exception):
     """Every mistake in a spec, reported at once.
 
@@ -190,7 +287,11 @@ class SpecError(Exception):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
-        return "\n".join(p.format(context=True) for p in self.problems)
+        shown_problems = [p.format(context=True) for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        more = len(self.problems) - MAX_PROBLEMS_SHOWN
+        if more > 0:
+            shown_problems.append(f"... and {more:,} more problems (SpecError.problems holds them all)")
+        return "\n".join(shown_problems)
 
 
 def _unique(problems: Iterable[Problem]) -> list[Problem]:
@@ -203,15 +304,80 @@ def _unique(problems: Iterable[Problem]) -> list[Problem]:
     return out
 
 
+# "Did you mean": each suggestion compares the word with every choice, so a spec with as
+# many mistakes as names would cost time quadratic in its size. One budget per `load`,
+# `loads`, `build` or `plot` (or per call outside them): suggestions are given while it
+# lasts, later mistakes are reported without one. It counts suggestions and the choices
+# they compare (difflib's ratio costs up to tens of microseconds each), so the time all
+# suggestions of one call take is bounded whatever the number of names.
+MAX_SUGGESTIONS = 20
+MAX_SUGGESTION_COMPARISONS = 20_000
+MAX_SUGGESTED_WORD = 100  # a longer word is no misspelling of a name; no suggestion
+_suggestions_left: ContextVar[list[int] | None] = ContextVar("graphspec_suggestions_left", default=None)
+
+
+@contextlib.contextmanager
+def suggestion_budget(count: int = MAX_SUGGESTIONS, comparisons: int = MAX_SUGGESTION_COMPARISONS) -> Iterator[None]:
+    """Give at most `count` suggestions, comparing at most `comparisons` choices, inside; a budget already open is kept."""
+    if _suggestions_left.get() is not None:
+        yield
+        return
+    token = _suggestions_left.set([count, comparisons])
+    try:
+        yield
+    finally:
+        _suggestions_left.reset(token)
+
+
+def budgeted(function: Callable[P, R]) -> Callable[P, R]:
+    """`function` run inside a `suggestion_budget` (the pipeline's entry points)."""
+
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with suggestion_budget():
+            return function(*args, **kwargs)
+
+    return run
+
+
+def close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The `choices` closest to `word` (case-insensitively if none is close): the one suggestion function.
+
+    Empty when the budget of `suggestion_budget` is spent, or `word` is too long to be a name.
+    """
+    left = _suggestions_left.get()
+    if (left is not None and left[0] <= 0) or len(word) > MAX_SUGGESTED_WORD:
+        return []
+    names = sorted({c for c in choices if isinstance(c, str) and len(c) <= MAX_SUGGESTED_WORD * 2})
+    if left is not None:
+        if left[1] < len(names):
+            left[0] = 0  # too many names for what is left: spent (or each later call would sort them again)
+            return []
+        left[0] -= 1
+        left[1] -= len(names)
+    close = difflib.get_close_matches(word, names, n=n, cutoff=0.6)
+    if not close and (left is None or left[1] >= len(names)):
+        if left is not None:
+            left[1] -= len(names)
+        lowered = {c.lower(): c for c in names}
+        close = [lowered[m] for m in difflib.get_close_matches(word.lower(), lowered, n=n)]
+    return close
+
+
 def did_you_mean(word: str, choices: Iterable[str], what: str = "") -> str | None:
-    """A hint naming the closest of `choices` to `word`, or listing a few of them."""
-    choices = sorted(set(choices))
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in choices}
-        close = [lowered[m] for m in difflib.get_close_matches(word.lower(), lowered, n=3)]
-    if close:
-        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-    if choices and len(choices) <= 12:
-        return f"known {what or 'names'}: " + ", ".join(choices)
+    """A hint naming the closest of `choices` to `word`, or listing them when there are few.
+
+    `choices` may be lazy: once the suggestion budget is spent, at most 13 of them are read.
+    """
+    left = _suggestions_left.get()
+    if (left is None or left[0] > 0) and len(word) <= MAX_SUGGESTED_WORD:
+        choices = list(choices)
+        close = close_matches(word, choices)
+        if close:
+            return "did you mean " + " or ".join(f"'{clip(c, MAX_VALUE_CHARS)}'" for c in close) + "?"
+        few = choices[:13]
+    else:
+        few = list(itertools.islice(iter(choices), 13))
+    if few and len(few) <= 12:
+        return f"known {what or 'names'}: " + ", ".join(clip(str(c), MAX_VALUE_CHARS) for c in sorted(set(map(str, few))))
     return None

@@ -16,8 +16,6 @@ from graphspec.errors import Problem, did_you_mean
 from graphspec.source import Path, SourceMap
 from graphspec.spec import REF, BlockSpec, NodeSpec, Outputs, owner
 
-MAX_SUGGESTIONS = 20  # "did you mean" for the first unknown names of a scope; later ones go without
-
 
 @dataclass
 class ScopeGraph:
@@ -79,15 +77,13 @@ def check_scope(
     graph.add_nodes_from(position)
     uses.add_nodes_from(position)
     known = list(position)
-    unknown = [0]
     backward = False  # a ref to a node later in the file: file order is not a build order
     out_base = base[:-1] + ("outputs",)
 
     def check_ref(ref: str, path: Path, who: str) -> str | None:
         name, part = split_ref(ref)
         if name not in position:
-            unknown[0] += 1  # suggestions cost O(names) each: only for the first few
-            hint = did_you_mean(name, known, "nodes and inputs") if unknown[0] <= MAX_SUGGESTIONS else None
+            hint = did_you_mean(name, known, "nodes and inputs")  # within the load's suggestion budget
             result.problems.append(source.problem(path, f"{who}: unknown ref '{name}'", hint=hint, code="unknown-ref"))
             return None
         if part is not None:
@@ -111,8 +107,7 @@ def check_scope(
             target = node.share or ""
             shared = nodes.get(target)
             if shared is None:
-                unknown[0] += 1
-                hint = None if unknown[0] > MAX_SUGGESTIONS else did_you_mean(target, [n for n, s in nodes.items() if s.kind in ("layer", "block")], "layer nodes")
+                hint = did_you_mean(target, (n for n, s in nodes.items() if s.kind in ("layer", "block")), "layer nodes")
                 message = f"{who} shares '{target}', which is an input, not a node with a layer" if target in inputs else f"{who} shares unknown node '{target}'"
                 result.problems.append(source.problem(path + ("share",), message, hint=hint, code="bad-share"))
             elif target == name:
@@ -307,8 +302,9 @@ def check_block_recursion(blocks: Mapping[str, BlockSpec]) -> list[Problem]:
                 graph.add_edge(name, node.block)
                 where.setdefault((name, str(node.block)), (block, node_name))
     problems = []
+    position = {name: index for index, name in enumerate(blocks)}  # once: an index per component was quadratic
     for component in nx.strongly_connected_components(graph):
-        first = min(component, key=list(blocks).index)
+        first = min(component, key=position.__getitem__)
         if len(component) == 1 and not graph.has_edge(first, first):
             continue
         loop = [edge[0] for edge in nx.find_cycle(graph.subgraph(component), source=first)]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphspec.errors import did_you_mean
+from graphspec.errors import did_you_mean, shown
 
 MAX_EXPRESSION_CHARS = 500
 MAX_RESULT = 10**15
@@ -51,18 +51,20 @@ class Scope:
             scope = scope.parent
         raise ParamError(
             f"unknown param '{name}'",
-            hint=did_you_mean(name, self.names(), "params") or "define it under 'params'",
+            hint=did_you_mean(name, self.iter_names(), "params") or "define it under 'params'",
             code="unknown-param",
         )
 
     def names(self) -> list[str]:
         """Every name visible from this scope."""
-        names: list[str] = []
+        return list(self.iter_names())
+
+    def iter_names(self) -> Iterator[str]:
+        """Every name visible from this scope, lazily (a spent suggestion budget reads none)."""
         scope: Scope | None = self
         while scope is not None:
-            names += list(scope.values)
+            yield from scope.values
             scope = scope.parent
-        return names
 
 
 def is_param(value: Any) -> bool:
@@ -79,12 +81,19 @@ def substitute(value: Any, scope: Scope) -> Any:
         >>> substitute({"units": "$(h * 2)"}, Scope({"h": 250}))
         {'units': 500}
     """
+    try:
+        return _substitute(value, scope)
+    except RecursionError:  # only with Limits.max_depth raised past what Python's stack holds
+        raise ParamError("the value is nested too deeply for Python's recursion limit", hint="flatten it, or lower graphspec.Limits(max_depth=...)", code="limit") from None
+
+
+def _substitute(value: Any, scope: Scope) -> Any:
     if isinstance(value, (dict, list)):
         items = value.items() if isinstance(value, dict) else enumerate(value)
         done = {}
         for key, item in items:
             try:
-                done[key] = substitute(item, scope)
+                done[key] = _substitute(item, scope)
             except ParamError as error:
                 error.path = (key,) + error.path
                 raise
@@ -141,8 +150,7 @@ def evaluate(expression: str, scope: Scope) -> int | float:
 
 def _bounded(value: Any, text: str) -> int | float:
     if isinstance(value, complex) or (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_RESULT:
-        shown = repr(value) if len(repr(value)) < 40 else repr(value)[:37] + "..."
-        raise ParamError(f"'$({text[:60]})' gives {shown}, outside the range of a model size (10**15)", code="bad-expression")
+        raise ParamError(f"'$({text[:60]})' gives {shown(value, 40)}, outside the range of a model size (10**15)", code="bad-expression")
     return value
 
 
@@ -153,11 +161,11 @@ def _eval(node: ast.AST, scope: Scope, text: str) -> int | float:
         value = scope.lookup(node.id)
         if type(value) not in (int, float):
             raise ParamError(
-                f"param '{node.id}' is {value!r}, not a number, in '$({text})'",
+                f"param '{node.id}' is {shown(value)}, not a number, in '$({text})'",
                 hint="arithmetic takes numeric params only",
                 code="bad-expression",
             )
-        return value
+        return _bounded(value, text)  # an override from Python may be any number
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_eval(node.operand, scope, text))
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
@@ -175,9 +183,9 @@ def _eval(node: ast.AST, scope: Scope, text: str) -> int | float:
         except (OverflowError, ValueError) as error:
             raise ParamError(f"'$({text})': {error}", code="bad-expression") from None
         return _bounded(result, text)
-    shown = ast.unparse(node) if hasattr(ast, "unparse") else type(node).__name__
+    written = ast.unparse(node) if hasattr(ast, "unparse") else type(node).__name__
     raise ParamError(
-        f"'{shown}' is not allowed in '$({text})'",
+        f"'{written}' is not allowed in '$({text})'",
         hint="only numbers, params, + - * / // % **, parentheses and unary minus",
         code="bad-expression",
     )

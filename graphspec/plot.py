@@ -26,6 +26,7 @@ from pathlib import Path as FilePath
 from typing import Any, Union
 
 from graphspec.api import expanded, load
+from graphspec.errors import budgeted
 from graphspec.files import write_atomic
 from graphspec.graph import output_names, split_ref
 from graphspec.resolve import Graph, Node, all_refs
@@ -508,6 +509,7 @@ def _shape_of(value: Any) -> Any:
 # --------------------------------------------------------------------------- files
 
 
+@budgeted
 def plot(
     source: PathLike | Spec,
     out: PathLike,

@@ -14,8 +14,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphspec import catalogue
-from graphspec.errors import Problem, SpecError, did_you_mean
-from graphspec.graph import check_block_recursion, check_scope, keras_output_names, split_ref
+from graphspec.errors import Problem, SpecError, budgeted, did_you_mean, shown
+from graphspec.graph import (
+    check_block_recursion,
+    check_scope,
+    keras_output_names,
+    output_names,
+    split_ref,
+)
 from graphspec.params import ParamError, Scope, substitute
 from graphspec.source import Limits, Path, SourceMap
 from graphspec.spec import KINDS, BlockSpec, NodeSpec, Spec, owner
@@ -166,6 +172,7 @@ class Structure:
     broken: set[Path] = field(default_factory=set)  # nodes with a graph problem: not built
 
 
+@budgeted
 def check_structure(spec: Spec) -> Structure:
     """Graph checks of the top level and of every block definition, each done once."""
     result = Structure()
@@ -185,6 +192,7 @@ def check_structure(spec: Spec) -> Structure:
     return result
 
 
+@budgeted
 def resolve(
     spec: Spec,
     params: Mapping[str, Any] | None = None,
@@ -203,6 +211,7 @@ def resolve(
     return graph
 
 
+@budgeted
 def expand(
     spec: Spec,
     params: Mapping[str, Any] | None = None,
@@ -229,25 +238,16 @@ def expand(
     structure = structure or check_structure(spec)
     for problem in structure.errors:
         collector.add(problem)
-    least = _least_size(spec)
-    if least > limits.max_nodes:  # refuse before instantiating anything (blocks of blocks)
-        raise SpecError(
-            [
-                source.problem(
-                    ("nodes",),
-                    f"the model expands to at least {least:,} nodes, more than the limit of {limits.max_nodes:,}",
-                    key=True,
-                    hint="raise graphspec.Limits(max_nodes=...) if the spec is trusted",
-                    code="limit",
-                )
-            ]
-        )
+    _check_size_and_depth(spec, limits)  # before instantiating anything (blocks of blocks)
     resolver = _Resolver(spec, collector, limits, structure, custom_types)
     graph = Graph(name=spec.name or "model", source=source)
     for name, input_spec in spec.inputs.items():
         graph.inputs.append(resolver.input(name, input_spec.model_dump(exclude_none=True), top_scope))
     graph.input_names = list(spec.inputs)
-    graph.nodes = resolver.nodes(spec.nodes, ("nodes",), source, top_scope, ())
+    try:
+        graph.nodes = resolver.nodes(spec.nodes, ("nodes",), source, top_scope, ())
+    except RecursionError:  # only with max_block_depth raised past what Python's stack holds
+        raise SpecError([_too_deep(source, limits)]) from None
     graph.outputs = spec.outputs
     graph.output_origin = Origin(source, ("outputs",))
     if spec.compile is not None:
@@ -260,40 +260,109 @@ def expand(
     return graph, collector.problems()
 
 
-def _least_size(spec: Spec) -> int:
-    """A lower bound of the expanded node count: repeats that are literal numbers, blocks multiplied out."""
-    memo: dict[str, int] = {}
+def _block_costs(spec: Spec) -> dict[str, tuple[int, int, str | None]]:
+    """For each block: (a lower bound of its expanded size, how deep blocks nest in it, the block used deepest).
 
-    def size(nodes: Mapping[str, NodeSpec], stack: tuple[str, ...]) -> int:
-        total = 0
-        for node in nodes.values():
-            copies = node.repeat if type(node.repeat) is int and node.repeat > 0 else 1
-            inner = 0
-            if node.kind == "block" and node.block in spec.blocks and node.block not in stack:
-                if node.block not in memo:
-                    memo[node.block] = size(spec.blocks[node.block].nodes, stack + (node.block,))
-                inner = memo[node.block]
-            total += copies * (1 + inner)
-            if total > _FAR_PAST_ANY_LIMIT:
-                return total
-        return total
+    Walked with an explicit stack, not recursion, so that a chain of a thousand blocks costs
+    a thousand steps and no Python frames; a block on the current path (a loop, reported by
+    `check_block_recursion`) counts as empty there.
+    """
+    costs: dict[str, tuple[int, int, str | None]] = {}
+    open_blocks: set[str] = set()
+    for root in spec.blocks:
+        stack = [root]
+        while stack:
+            name = stack[-1]
+            if name in costs:
+                stack.pop()
+                continue
+            uses = [n.block for n in spec.blocks[name].nodes.values() if n.kind == "block" and n.block in spec.blocks]
+            if name not in open_blocks:
+                open_blocks.add(name)
+                pending = [b for b in uses if b not in costs and b not in open_blocks]
+                if pending:
+                    stack.extend(pending)
+                    continue
+            size, depth, deepest = _scope_cost(spec.blocks[name].nodes, costs)
+            costs[name] = (size, depth + 1, deepest)
+            open_blocks.discard(name)
+            stack.pop()
+    return costs
 
-    return size(spec.nodes, ())
+
+def _scope_cost(nodes: Mapping[str, NodeSpec], costs: Mapping[str, tuple[int, int, str | None]]) -> tuple[int, int, str | None]:
+    """(Lower bound of the expanded size, block depth, the block used deepest) of one scope's nodes."""
+    total, depth, deepest = 0, 0, None
+    for node in nodes.values():
+        copies = node.repeat if type(node.repeat) is int and node.repeat > 0 else 1
+        inner, inner_depth = 0, 0
+        if node.kind == "block" and node.block in costs:
+            inner, inner_depth, _ = costs[node.block]
+            if inner_depth > depth:
+                depth, deepest = inner_depth, node.block
+        total = min(total + copies * (1 + inner), _FAR_PAST_ANY_LIMIT)
+    return total, depth, deepest
+
+
+def _check_size_and_depth(spec: Spec, limits: Limits) -> None:
+    """Refuse, before instantiating anything, a model past `max_nodes` or blocks nested past `max_block_depth`."""
+    costs = _block_costs(spec)
+    least, depth, _ = _scope_cost(spec.nodes, costs)
+    source = spec.source
+    if least > limits.max_nodes:
+        raise SpecError(
+            [
+                source.problem(
+                    ("nodes",),
+                    f"the model expands to at least {least:,} nodes, more than the limit of {limits.max_nodes:,}",
+                    key=True,
+                    hint="raise graphspec.Limits(max_nodes=...) if the spec is trusted",
+                    code="limit",
+                )
+            ]
+        )
+    if depth <= limits.max_block_depth:
+        return
+    node_name = next(n for n, node in spec.nodes.items() if node.kind == "block" and node.block in costs and costs[node.block][1] == depth)
+    chain = [str(spec.nodes[node_name].block)]
+    while len(chain) < 4 and costs[chain[-1]][2] is not None:
+        chain.append(str(costs[chain[-1]][2]))
+    shown_chain = " > ".join(chain) + (" > ..." if depth > len(chain) else "")
+    raise SpecError(
+        [
+            source.problem(
+                ("nodes", node_name, "block"),
+                f"node '{node_name}': blocks nest {depth:,} deep here ({shown_chain}), more than the limit of {limits.max_block_depth}",
+                hint="flatten the chain of blocks, or raise graphspec.Limits(max_block_depth=...) if the spec is trusted",
+                code="limit",
+            )
+        ]
+    )
 
 
 _FAR_PAST_ANY_LIMIT = 10**13  # stop multiplying out once there
+
+
+def _too_deep(source: SourceMap, limits: Limits) -> Problem:
+    return source.problem(
+        ("nodes",),
+        f"the spec nests too deeply for Python's recursion limit (blocks in blocks, max_block_depth {limits.max_block_depth}; values in values, max_depth {limits.max_depth})",
+        key=True,
+        hint="flatten the nesting, or lower graphspec.Limits(max_block_depth=..., max_depth=...)",
+        code="limit",
+    )
 
 
 def _check_expect(expect: Mapping[str, Any], source: SourceMap, collector: Collector, names: list[str]) -> None:
     """`expect` holds counts and shapes: integers, and lists of integers or null, of nodes that exist."""
     for key in ("params", "trainable_params"):
         if key in expect and not (type(expect[key]) is int and expect[key] >= 0):
-            collector.add(source.problem(("expect", key), f"expect: {key} must be a whole number, found {expect[key]!r}", hint="write e.g. 'params: 903510'", code="wrong-type"))
+            collector.add(source.problem(("expect", key), f"expect: {key} must be a whole number, found {shown(expect[key])}", hint="write e.g. 'params: 903510'", code="wrong-type"))
     for name, shape in (expect.get("shapes") or {}).items():
         if split_ref(str(name))[0] not in names:  # a node, or one output of it: lstm.1, b.skip
             collector.add(source.problem(("expect", "shapes", name), f"expect: no node or input '{name}'", key=True, hint=did_you_mean(str(name), names, "nodes"), code="expectation"))
         elif not isinstance(shape, list) or not all(d is None or type(d) is int for d in shape):
-            collector.add(source.problem(("expect", "shapes", name), f"expect: the shape of '{name}' must be a list of integers or null, found {shape!r}", hint="write e.g. '[null, 10]'; null for the batch dimension", code="wrong-type"))
+            collector.add(source.problem(("expect", "shapes", name), f"expect: the shape of '{name}' must be a list of integers or null, found {shown(shape)}", hint="write e.g. '[null, 10]'; null for the batch dimension", code="wrong-type"))
 
 
 def check_compile(values: Mapping[str, Any], source: SourceMap, collector: Collector, custom_types: Collection[str] = ()) -> None:
@@ -427,7 +496,7 @@ class _Resolver:
         elif not isinstance(shape, list) or not all(d is None or (type(d) is int and d > 0) for d in shape):
             self.collector.add(
                 origin.problem(
-                    f"input '{name}': shape must be a list of positive integers or null (any size), found {shape!r}",
+                    f"input '{name}': shape must be a list of positive integers or null (any size), found {shown(shape)}",
                     ("shape",),
                     hint="write e.g. 'shape: [28, 28, 1]'; the batch dimension is left out",
                     code="bad-shape",
@@ -460,6 +529,7 @@ class _Resolver:
             node = self.node(name, specs[name], base, source, scope, instance)
             if node is None:
                 continue
+            self._check_block_feed(node, specs)
             for layer_name in node.layer_names():
                 if layer_name != name and layer_name in taken:
                     self.collector.add(
@@ -501,7 +571,8 @@ class _Resolver:
         if spec.kind == "block":
             before = self.count
             node.body = self.block(node, spec, scope, instance)
-            self.count += (self.count - before) * ((repeat or 1) - 1)  # each copy is a new model
+            # Each copy is a new model: its nodes and itself (a block of no nodes costs one).
+            self.count += (self.count - before + 1) * ((repeat or 1) - 1)
             if self._over_limit(origin):
                 return None
         node.broken = (
@@ -659,18 +730,57 @@ class _Resolver:
             self.expanding.discard(spec.target)
         return body
 
-    def _check_block_inputs(self, node: Node, block: BlockSpec) -> None:
+    def _check_block_feed(self, node: Node, specs: Mapping[str, NodeSpec]) -> None:
+        """A block's inputs take one tensor each: checked for block nodes and for shares of them."""
+        owner = specs.get(node.target) if node.kind == "share" else None
+        if node.kind == "share" and owner is not None and owner.kind == "block" and owner.block in self.spec.blocks:
+            self._check_block_inputs(node, self.spec.blocks[owner.block], owner.block)
+        elif node.kind != "block" or node.target not in self.spec.blocks:
+            return
+        refs = node.inputs
+        items = [((), refs)] if isinstance(refs, str) else list(enumerate(refs)) if isinstance(refs, list) else list(refs.items()) if isinstance(refs, dict) else []
+        for key, ref in items:
+            feeder = specs.get(ref) if isinstance(ref, str) else None  # a whole node: no '.k'
+            if feeder is not None and feeder.kind == "share":
+                feeder = specs.get(str(feeder.share))
+            block = self.spec.blocks.get(str(feeder.block)) if feeder is not None and feeder.kind == "block" else None
+            if block is None:
+                continue
+            outputs = output_names(block.outputs)
+            if len(outputs) != 1:
+                self.collector.add(
+                    node.origin.problem(
+                        f"{node.origin.who}: '{ref}' has {len(outputs)} outputs (block '{feeder.block}'), and a block input takes one tensor",
+                        ("from",) + ((key,) if key != () else ()),
+                        hint=f"select one output: '{ref}.{outputs[0]}'",
+                        code="block-inputs",
+                    ),
+                    node.origin.instance,
+                )
+
+    def _check_block_inputs(self, node: Node, block: BlockSpec, block_name: str | None = None) -> None:
         origin, refs = node.origin, node.inputs
         expected = block.inputs
+        block_name = block_name or node.target
         if isinstance(refs, dict):
-            for key in refs:
+            for key, ref in refs.items():
                 if key not in expected:
                     self.collector.add(
                         origin.problem(
-                            f"{origin.who}: block '{node.target}' has no input '{key}'",
+                            f"{origin.who}: block '{block_name}' has no input '{key}'",
                             ("from", key),
                             key=True,
                             hint=did_you_mean(str(key), expected, "inputs"),
+                            code="block-inputs",
+                        ),
+                        origin.instance,
+                    )
+                elif not isinstance(ref, str):
+                    self.collector.add(
+                        origin.problem(
+                            f"{origin.who}: block input '{key}' takes one ref, found a list",
+                            ("from", key),
+                            hint="a block input is one tensor: merge the refs first, or give the block more inputs",
                             code="block-inputs",
                         ),
                         origin.instance,
@@ -679,7 +789,7 @@ class _Resolver:
             if missing:
                 self.collector.add(
                     origin.problem(
-                        f"{origin.who}: block '{node.target}' also needs input(s) " + ", ".join(f"'{m}'" for m in missing),
+                        f"{origin.who}: block '{block_name}' also needs input(s) " + ", ".join(f"'{m}'" for m in missing),
                         ("from",),
                         hint="map every block input to a ref",
                         code="block-inputs",
@@ -691,7 +801,7 @@ class _Resolver:
         if count != len(expected):
             self.collector.add(
                 origin.problem(
-                    f"{origin.who}: block '{node.target}' takes {len(expected)} input(s) ({', '.join(expected)}), found {count}",
+                    f"{origin.who}: block '{block_name}' takes {len(expected)} input(s) ({', '.join(expected)}), found {count}",
                     ("from",),
                     hint="list one ref per block input, in order, or map them by name",
                     code="block-inputs",

@@ -267,11 +267,14 @@ def _choice(name: str, entry: dict[str, Any], path: Path, values_path: Path, sou
     if not values:
         return None, [source.problem(values_path, f"{who}: the choice list is empty", hint="list at least one value", code="bad-range")]
     problems = []
+    seen: set[tuple[str, Any]] = set()  # (kind, value): one lookup per choice, as _same compares them
     for index, value in enumerate(values):
         if not isinstance(value, (str, int, float, bool)):
             problems.append(source.problem(values_path + (index,), f"{who}: a choice is a string, number or boolean, found {_describe(value)}", hint="tuners choose among scalars; for shapes, search the numbers they are made of", code="bad-search"))
-        elif any(_same(value, v) for v in values[:index]):
+        elif _choice_key(value) in seen:
             problems.append(source.problem(values_path + (index,), f"{who}: {_describe(value)} is listed twice", hint="remove the copy", code="bad-search"))
+        else:
+            seen.add(_choice_key(value))
     if problems:
         return None, problems
     kinds = {_scalar_kind(v) for v in values}
@@ -361,7 +364,11 @@ def _conditions(
         if not values:
             problems.append(source.problem(where, f"{who}: the condition on '{param}' lists no values", hint="list the values for which it is searched", code="bad-condition"))
             continue
-        impossible = [v for v in values if not parent.contains(v)]
+        if parent.kind == "choice":  # a set of the choices: a long list of values checks in linear time
+            keys = {_choice_key(v) for v in parent.values}
+            impossible = [v for v in values if _choice_key(v) not in keys]
+        else:
+            impossible = [v for v in values if not parent.contains(v)]
         if impossible:
             problems.append(
                 source.problem(
@@ -513,6 +520,11 @@ def _scalar_kind(value: Any) -> str:
     if isinstance(value, str):
         return "strings"
     return "numbers"
+
+
+def _choice_key(value: Any) -> tuple[str, Any]:
+    """A set key under which values are equal when `_same` says so (``True`` is not ``1``; ``64`` is ``64.0``)."""
+    return (_scalar_kind(value), value) if isinstance(value, (str, int, float, bool)) else ("other", id(value))
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -30,14 +30,28 @@ class Limits:
     Attributes:
         max_bytes: size of the file.
         max_depth: nesting of mappings and lists.
-        max_values: values after alias expansion (bounds "billion laughs").
+        max_values: values after alias expansion (bounds "billion laughs"): each scalar,
+            list and mapping once; an alias counts what it stands for, and a string one
+            more per `ALIAS_CHARS` characters, so that aliases cannot multiply text either.
         max_nodes: graph nodes after blocks and `repeat` are expanded.
+        max_integer: the magnitude of an integer written in the file (int64's range);
+            bounds hex and octal literals of thousands of digits.
+        max_block_depth: blocks inside blocks, counted from the top level.
+        max_imports: distinct files reached through ``imports`` (each read once).
+        max_import_bytes: their bytes, all together.
     """
 
     max_bytes: int = 10_000_000
     max_depth: int = 64
     max_values: int = 2_000_000
     max_nodes: int = 200_000
+    max_integer: int = 2**63 - 1
+    max_block_depth: int = 32
+    max_imports: int = 256
+    max_import_bytes: int = 50_000_000
+
+
+ALIAS_CHARS = 100  # an alias of a string counts one value more per this many characters
 
 
 @dataclass(frozen=True)
@@ -202,7 +216,7 @@ class _Builder:
                 self.start(event, mark)
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 frame = self.stack.pop()
-                self.finish(frame.value, frame.size, frame.anchor, mark)
+                self.finish(frame.value, frame.size, frame.anchor, mark, 1)
             elif isinstance(event, yaml.AliasEvent):
                 self.alias(event, mark)
         return self.root
@@ -225,11 +239,21 @@ class _Builder:
     def scalar(self, event: yaml.ScalarEvent, mark: Mark) -> None:
         self.check_tag(event, mark)
         value = _plain_scalar(event.value) if event.style in _PLAIN else event.value
+        if event.style in _PLAIN and _INT.match(event.value) and (type(value) is not int or abs(value) > self.limits.max_integer):
+            digits = len(event.value.lstrip("+-").replace("_", ""))
+            self.problem(
+                mark,
+                f"the integer {event.value[:20]}... ({digits:,} characters) is outside the range of -{self.limits.max_integer:,} to {self.limits.max_integer:,}"
+                if digits > 20 else f"the integer {event.value} is outside the range of -{self.limits.max_integer:,} to {self.limits.max_integer:,}",
+                hint="write a smaller number (a string must be quoted)",
+                code="limit",
+            )
+            value = f"<integer at {mark.line}:{mark.column}>"  # reported; a unique placeholder goes on
         if self.expects_key():
             self.key(str(value) if not isinstance(value, str) else value, event.style in _PLAIN, mark)
             return
         self.source.values.setdefault(self.child_path(), mark)
-        self.finish(value, 1, event.anchor, mark)
+        self.finish(value, 1, event.anchor, mark, 1)
 
     def key(self, key: str, plain: bool, mark: Mark) -> None:
         frame = self.stack[-1]
@@ -266,11 +290,17 @@ class _Builder:
             self.problem(mark, "an alias cannot be a mapping key here", code="yaml-key")
             raise _Stop()
         self.source.values.setdefault(self.child_path(), mark)
-        self.finish(value, size, None, mark)
+        if isinstance(value, str):
+            size += len(value) // ALIAS_CHARS
+        self.finish(value, size, None, mark, size)
 
-    def finish(self, value: Any, size: int, anchor: str | None, mark: Mark) -> None:
-        """Attach a complete value to the mapping or list that holds it."""
-        self.total += size
+    def finish(self, value: Any, size: int, anchor: str | None, mark: Mark, new: int) -> None:
+        """Attach a complete value (of `size` values) to the mapping or list that holds it.
+
+        `new`: the values not counted yet: 1 for a scalar or a finished list or mapping (its
+        items were counted as they came), the whole size for an alias.
+        """
+        self.total += new
         if self.total > self.limits.max_values:
             raise _TooBig(f"the document expands to more than {self.limits.max_values:,} values (aliases of aliases?)", mark)
         if anchor:

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from graphspec.errors import Problem, did_you_mean
+from graphspec.errors import Problem, did_you_mean, shown
 from graphspec.source import Limits, Path, SourceMap
 
 if TYPE_CHECKING:  # resolve imports this module
     from graphspec.resolve import Graph, Structure
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]+|[A-Za-z_][A-Za-z0-9_]*))?$")
+REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\.([0-9]{1,9}|[A-Za-z_][A-Za-z0-9_]*))?$")
 KINDS = ("type", "merge", "share", "block")
 MERGES = ("concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "dot")
 TWO_INPUT_MERGES = ("subtract", "dot")
@@ -499,19 +499,29 @@ def _get(data: Any, path: Path) -> Any:
 
 def _describe(value: Any) -> str:
     if isinstance(value, str):
-        return f"'{value}'"
+        return shown(value)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     if value is None:
         return "nothing (null)"
-    return repr(value)
+    return shown(value)
 
 
 def _check_names(data: dict[str, Any], source: SourceMap) -> list[Problem]:
     """Names of inputs, nodes, blocks, params, outputs: identifiers; inputs and nodes distinct."""
     problems = []
+    name = data.get("name")
+    if isinstance(name, str) and not name.isprintable():
+        problems.append(
+            source.problem(
+                ("name",),
+                "the model's name holds control characters (escape sequences, newlines, tabs)",
+                hint="name the model with printable text; Keras prints the name in summaries",
+                code="bad-name",
+            )
+        )
     sections: list[Path] = [("inputs",), ("nodes",), ("blocks",), ("params",)]
     outputs = data.get("outputs")
     if isinstance(outputs, dict):
@@ -520,11 +530,14 @@ def _check_names(data: dict[str, Any], source: SourceMap) -> list[Problem]:
     if isinstance(blocks, dict):
         for block_name, block in blocks.items():
             if isinstance(block, dict):
-                sections += [("blocks", block_name, "nodes"), ("blocks", block_name, "params")]
+                sections += [("blocks", block_name, "nodes"), ("blocks", block_name, "params"), ("blocks", block_name, "inputs")]
                 if isinstance(block.get("outputs"), dict):
                     sections.append(("blocks", block_name, "outputs"))
     for section in sections:
         table = _get(data, section)
+        listed = section[-1] == "inputs" and isinstance(table, list)  # a block's inputs: a list of names
+        if listed:
+            table = {name: index for index, name in enumerate(table) if isinstance(name, str)}
         if not isinstance(table, dict):
             continue
         for name in table:
@@ -532,7 +545,7 @@ def _check_names(data: dict[str, Any], source: SourceMap) -> list[Problem]:
                 what = {"inputs": "input", "nodes": "node", "blocks": "block", "params": "param", "outputs": "output"}[str(section[-1])]
                 problems.append(
                     source.problem(
-                        section + (name,),
+                        section + ((table[name],) if listed else (name,)),
                         f"'{name}' is not a valid {what} name",
                         key=True,
                         hint="names are letters, digits and '_', not starting with a digit",

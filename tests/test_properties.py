@@ -10,6 +10,9 @@
     deleted and renamed keys, values of the wrong type, random refs, cycles, truncated
     text, inserted YAML syntax, random unicode and random bytes. `loads` and `build` raise
     nothing but `graphspec.SpecError`, and `graphspec validate` returns 0, 1 or 2.
+(c) Hostile values (huge integers in every spelling, NULs, control characters, overlong
+    strings, huge output indexes) at any value or key of a valid spec, and chains of
+    blocks deeper than the limit: SpecError only, with a bounded text.
 
 The example counts are small by default so that the file runs in about a minute on two
 cores. ``GRAPHSPEC_HYPOTHESIS_EXAMPLES=N`` sets the count of the `loads` mutation property
@@ -537,3 +540,66 @@ def test_generator_covers_the_language() -> None:
 
     collect()
     assert {"Dense", "Dropout", "BatchNormalization", "LayerNormalization", "Activation", "concatenate", "add", "share", "block", "repeat"} <= seen
+
+
+# -- (c) hostile values in every position (issue 13) ----------------------------------------------------
+# Huge integers (hex, octal, decimal, beyond int64), NULs and control characters, overlong
+# strings and refs with huge indexes, written at any value or key of a spec, plus chains of
+# blocks deeper than `max_block_depth`: `loads` and `build` raise SpecError only, and its
+# text stays bounded.
+
+HUGE_LITERALS = {"<HEX>": "0x" + "f" * 5000, "<OCT>": "0o" + "7" * 5000, "<DEC>": "9" * 5000, "<NEGHEX>": "-0x" + "f" * 5000}
+HOSTILE = [*HUGE_LITERALS, 2**64, -(2**70), 10**30, "lib\x00.yaml", "a\x00b", "x\x1b[2Jy", "\x07", "\x9b1m", "y." + "9" * 40,
+           "x" * 3000, "../" * 50 + "\x00", "$(" + "9" * 400 + ")", "$n\x00"]
+
+
+def hostile_value() -> st.SearchStrategy[Any]:
+    return st.one_of(st.sampled_from(HOSTILE), st.lists(st.sampled_from(HOSTILE), min_size=1, max_size=3))
+
+
+def deep_chain(levels: int, entry: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`levels` blocks each using the next, and a node using the first on `entry`."""
+    blocks = {f"chain{i}": {"inputs": ["i"], "nodes": {"n": {"block": f"chain{i + 1}", "from": "i"} if i + 1 < levels else {"type": "Dense", "units": 2, "from": "i"}}, "outputs": ["n"]} for i in range(levels)}
+    return blocks, {"block": "chain0", "from": entry}
+
+
+@st.composite
+def hostile_texts(draw: Callable[..., Any]) -> str:
+    case = draw(dag_specs(max_steps=4))
+    tree = parse_yaml(case.text()).data
+    for _ in range(draw(st.integers(1, 3))):
+        _, container = draw(st.sampled_from(_containers(tree)))
+        keys = list(container) if isinstance(container, dict) else list(range(len(container)))
+        if not keys:
+            continue
+        key = draw(st.sampled_from(keys))
+        if isinstance(container, dict) and draw(st.booleans()):  # the key itself
+            new_key = draw(st.sampled_from([k for k in HOSTILE if isinstance(k, str)]))
+            container[new_key] = container.pop(key)
+        else:
+            container[key] = draw(hostile_value())
+    if draw(st.integers(0, 3)) == 0 and isinstance(tree.get("nodes"), dict):
+        blocks, node = deep_chain(draw(st.sampled_from([33, 100, 400])), next(iter(case.spec["inputs"])))
+        tree["blocks"] = {**(tree.get("blocks") if isinstance(tree.get("blocks"), dict) else {}), **blocks}
+        tree["nodes"]["deep"] = node
+    text = yaml.safe_dump(tree, sort_keys=False, default_flow_style=draw(st.sampled_from([None, False, True])), width=10**9)
+    for placeholder, literal in HUGE_LITERALS.items():
+        text = text.replace(f"'{placeholder}'", literal).replace(placeholder, literal)
+    return text
+
+
+@profile(40)
+@given(hostile_texts())
+def test_hostile_values_in_every_position_only_raise_spec_error(text: str) -> None:
+    note(text[:3000])
+
+    def load() -> Any:
+        try:
+            return graphspec.loads(text)
+        except SpecError as error:
+            assert len(str(error)) < 200_000  # bounded, whatever the spec holds
+            raise
+
+    spec = spec_errors_only(load, "loads")
+    if spec is not None:
+        spec_errors_only(lambda: graphspec.build(spec), "build")
