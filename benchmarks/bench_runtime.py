@@ -44,9 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _specs import copy_weights, leaf_layers, resnet50_nested  # noqa: E402
 
 import graphspec  # noqa: E402
-from _specs import copy_weights, leaf_layers, resnet50_nested  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 

@@ -14,8 +14,8 @@ import pytest
 
 jsonschema = pytest.importorskip("jsonschema")
 
-from graphspec.schema import PACKAGE_SCHEMA, REGENERATE, SCHEMA_PATH, json_schema
-from graphspec.source import parse_yaml
+from graphspec.schema import PACKAGE_SCHEMA, REGENERATE, SCHEMA_PATH, json_schema  # noqa: E402 (after importorskip)
+from graphspec.source import parse_yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = sorted((ROOT / "examples").rglob("*.yaml"))

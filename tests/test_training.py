@@ -109,7 +109,7 @@ def test_same_model_same_training(tmp_path):
     assert [w.shape for w in built.get_weights()] == [w.shape for w in hand.get_weights()]
     assert built.count_params() == hand.count_params()
     hand.set_weights(built.get_weights())
-    for a, b in zip(built.get_weights(), hand.get_weights()):
+    for a, b in zip(built.get_weights(), hand.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     # The spec's compile section gave the built model the tutorial's recipe.
     assert built.optimizer is not None, f"{spec.name}: compile section not applied"
@@ -124,7 +124,7 @@ def test_same_model_same_training(tmp_path):
     assert np.all(np.isfinite(built_losses)), source
     np.testing.assert_allclose(built_losses, hand_losses, rtol=1e-5, atol=1e-7,
                                err_msg=f"per-batch losses differ ({source})")
-    for a, b in zip(built.get_weights(), hand.get_weights()):
+    for a, b in zip(built.get_weights(), hand.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6,
                                    err_msg=f"trained weights differ ({source})")
     # And the training did something: the loss moved.
