@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import inspect
 import json
 import math
@@ -177,10 +178,21 @@ def _passed_to_base(klass: type) -> tuple[set[str], int]:
     return set(), 0
 
 
-def _parse(obj: Any) -> ast.AST | None:
+@functools.cache
+def _source(obj: Any) -> str | None:
+    """`inspect.getsource`, once per object: each call parses the object's whole module
+    (every layer asks again for the sources of its base classes)."""
     try:
-        return ast.parse(textwrap.dedent(inspect.getsource(obj)))
-    except (OSError, TypeError, SyntaxError):
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return None
+
+
+def _parse(obj: Any) -> ast.AST | None:
+    source = _source(obj)
+    try:
+        return ast.parse(textwrap.dedent(source)) if source is not None else None
+    except SyntaxError:
         return None
 
 
@@ -581,10 +593,9 @@ def _source_text(cls: type) -> str:
     for klass in cls.__mro__:
         if klass.__module__.split(".")[0] != "keras":
             continue
-        try:
-            parts.append(inspect.getsource(klass))
-        except (OSError, TypeError):
-            continue
+        source = _source(klass)
+        if source is not None:
+            parts.append(source)
     return "\n".join(parts)
 
 
