@@ -160,22 +160,28 @@ def _sarif_rule(name: str) -> dict[str, Any]:
         "id": number,
         "name": name,
         "shortDescription": {"text": description},
-        "helpUri": f"{ERRORS_PAGE}#{_doc_anchor(number)}",
+        "helpUri": errors_doc_url(number),
         "help": {"text": f"{fix[:1].upper()}{fix[1:]}.", "markdown": f"**Fix:** {fix}."},
         "defaultConfiguration": {"level": "warning" if warning else "error"},
     }
 
 
-def _doc_anchor(number: str) -> str:
-    """docs/errors.md has one table per hundred; link to the table's heading."""
-    return {
-        "0": "reading-the-file",
-        "1": "the-documents-structure",
-        "2": "the-graph",
-        "3": "params",
-        "4": "blocks-and-imports",
-        "5": "layers-and-keras",
-    }.get(number[2:3], "error-codes")
+# The heading of docs/errors.md each hundred of codes is listed under.
+_ERRORS_SECTIONS = {
+    "0": "reading-the-file",
+    "1": "the-documents-structure",
+    "2": "the-graph",
+    "3": "params",
+    "4": "blocks-and-imports",
+    "5": "layers-and-keras",
+    "6": "search-spaces",
+    "9": "graphspec-itself",
+}
+
+
+def errors_doc_url(number: str | None) -> str:
+    """The section of docs/errors.md that lists a code (``GS201``), for links in tools."""
+    return f"{ERRORS_PAGE}#{_ERRORS_SECTIONS.get((number or '')[2:3], 'error-codes')}"
 
 
 def _physical_location(problem: Problem) -> dict[str, Any]:

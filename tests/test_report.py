@@ -282,3 +282,15 @@ def test_every_format_is_a_cli_choice(tmp_path: Path, monkeypatch: pytest.Monkey
         code, text = validate("--format", name, "bad.yaml")
         assert code == 1 and "unknown ref 'xx'" in text, name
     assert validate("--format", "xml", "bad.yaml")[0] == 2
+
+
+def test_every_code_links_to_its_section_of_the_errors_page() -> None:
+    """SARIF's helpUri and the language server's links: a heading of docs/errors.md for each code."""
+    from graphspec.errors import CODES
+    from graphspec.report import errors_doc_url
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "errors.md").read_text(encoding="utf-8")
+    # GitHub's anchors: lower case, punctuation dropped, spaces as hyphens.
+    anchors = {re.sub(r"[^\w\- ]", "", heading).strip().lower().replace(" ", "-") for heading in re.findall(r"^## (.+)$", page, re.M)}
+    for number, _, _ in CODES.values():
+        assert errors_doc_url(number).split("#")[1] in anchors, number

@@ -21,17 +21,9 @@ from graphspec import imports as _imports
 from graphspec.api import loads
 from graphspec.errors import CODES, Problem, SpecError
 from graphspec.lsp.document import Span, SpecText, looks_like_library, refs_of
+from graphspec.report import errors_doc_url
 from graphspec.source import collector_paused
 
-DOCS_URL = "https://github.com/graphspec/graphspec/blob/main/docs/errors.md"
-_SECTIONS = {  # the heading of docs/errors.md each hundred of codes is listed under
-    "0": "reading-the-file",
-    "1": "the-documents-structure",
-    "2": "the-graph",
-    "3": "params",
-    "4": "blocks-and-imports",
-    "5": "layers-and-keras",
-}
 _SUGGESTION = re.compile(r"did you mean ((?:'[^']*'(?: or )?)+)\?")
 _LIBRARY_CHECK = ".graphspec-lsp-library-check.yaml"  # the spec that imports a lone library
 
@@ -56,8 +48,7 @@ class Finding:
     @property
     def docs(self) -> str:
         """The section of docs/errors.md that lists the code."""
-        number = self.number
-        return f"{DOCS_URL}#{_SECTIONS.get(number[2] if number else '2', 'error-codes')}"
+        return errors_doc_url(self.number)
 
     @property
     def suggestions(self) -> list[str]:
