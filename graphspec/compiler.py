@@ -421,10 +421,14 @@ class _Compiler:
                         f"with inputs of rank {_rank(arguments)}, use an axis from 1 to {_rank(arguments) - 1}, or -1 for the last",
                         code="shape",
                     ) from None
+                hint = "check the shapes of the inputs (the batch dimension is the leading None)"
+                if isinstance(arguments, dict) and isinstance(node.inputs, str):
+                    # A whole multi-output node: its outputs went in as keyword arguments.
+                    hint = f"'{node.inputs}' has several outputs ({', '.join(map(str, arguments))}); select one, e.g. '{node.inputs}.{next(iter(arguments))}'"
                 raise _NodeError(
                     f"Keras cannot apply {_layer_text(node)} to {_shapes_text(node, arguments)}: {_keras_message(error)}",
                     ("from",),
-                    "check the shapes of the inputs (the batch dimension is the leading None)",
+                    hint,
                     code="shape",
                 ) from None
         return current
