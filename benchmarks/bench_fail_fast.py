@@ -27,7 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
+
+import hostile  # noqa: E402 (tests/hostile.py: inputs shared with the attack tests)
 
 import graphspec  # noqa: E402
 from graphspec import Limits, SpecError  # noqa: E402
@@ -42,19 +45,6 @@ def billion_laughs(levels: int = 9) -> str:
     return "\n".join(lines) + "\n" + DENSE
 
 
-def blocks_of_blocks(levels: int, width: int = 10) -> str:
-    lines = [X.rstrip(), "blocks:", "  b0:", "    inputs: [i]", "    nodes:", "      n0: {type: Dense, units: 4, from: i}", "    outputs: [n0]"]
-    for level in range(1, levels + 1):
-        lines += [f"  b{level}:", "    inputs: [i]", "    nodes:"]
-        previous = "i"
-        for k in range(width):
-            lines.append(f"      n{k}: {{block: b{level - 1}, from: {previous}}}")
-            previous = f"n{k}"
-        lines.append(f"    outputs: [{previous}]")
-    lines += ["nodes:", f"  y: {{block: b{levels}, from: x}}", "outputs: [y]"]
-    return "\n".join(lines) + "\n"
-
-
 def quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -67,7 +57,7 @@ INPUTS: dict[str, tuple[str, Limits | None]] = {
     "alias bomb: 20 levels": (billion_laughs(20), None),
     "nesting: 5,000 flow lists": ("a: " + "[" * 5000 + "]" * 5000 + "\n", None),
     "nesting: 3,000 block mappings": ("".join("  " * i + "a:\n" for i in range(3000)) + "  " * 3000 + "1\n", None),
-    "blocks of blocks: 10**7 nodes": (blocks_of_blocks(7), Limits(max_nodes=100_000)),
+    "blocks of blocks: 10**7 nodes": (hostile.blocks_of_blocks(7), Limits(max_nodes=100_000)),
     "repeat: a million": (X + "nodes:\n  y: {type: Dense, units: 4, from: x, repeat: 1000000}\noutputs: [y]\n", None),
 }
 

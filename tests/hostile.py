@@ -268,6 +268,20 @@ def work_cases() -> list[Case]:
 # -- 6. values counted once ----------------------------------------------------------------
 
 
+def blocks_of_blocks(levels: int, width: int = 10) -> str:
+    """Blocks of `width` blocks, `levels` deep: width**levels nodes from a few lines."""
+    lines = [X.rstrip(), "blocks:", "  b0:", "    inputs: [i]", "    nodes:", "      n0: {type: Dense, units: 4, from: i}", "    outputs: [n0]"]
+    for level in range(1, levels + 1):
+        lines += [f"  b{level}:", "    inputs: [i]", "    nodes:"]
+        previous = "i"
+        for k in range(width):
+            lines.append(f"      n{k}: {{block: b{level - 1}, from: {previous}}}")
+            previous = f"n{k}"
+        lines.append(f"    outputs: [{previous}]")
+    lines += ["nodes:", f"  y: {{block: b{levels}, from: x}}", "outputs: [y]"]
+    return "\n".join(lines) + "\n"
+
+
 def written_out_nodes(count: int) -> str:
     lines = [X.rstrip(), "nodes:", "  n0: {type: Dense, units: 2, from: x}"]
     lines += [f"  n{i}: {{type: Dense, units: 2, from: n{i - 1}}}" for i in range(1, count)]

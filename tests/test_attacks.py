@@ -670,21 +670,8 @@ def test_imports_do_not_leave_the_tree(tmp_path: Path) -> None:
 
 # -- node counts: repeat and blocks ----------------------------------------------------------------
 
-def blocks_of_blocks(levels: int, width: int = 10) -> str:
-    lines = [X.rstrip(), "blocks:", "  b0:", "    inputs: [i]", "    nodes:", "      n0: {type: Dense, units: 4, from: i}", "    outputs: [n0]"]
-    for level in range(1, levels + 1):
-        lines += [f"  b{level}:", "    inputs: [i]", "    nodes:"]
-        previous = "i"
-        for k in range(width):
-            lines.append(f"      n{k}: {{block: b{level - 1}, from: {previous}}}")
-            previous = f"n{k}"
-        lines.append(f"    outputs: [{previous}]")
-    lines += ["nodes:", f"  y: {{block: b{levels}, from: x}}", "outputs: [y]"]
-    return "\n".join(lines) + "\n"
-
-
 def test_blocks_of_blocks_hit_max_nodes() -> None:
-    text = blocks_of_blocks(7)  # 10**7 nodes from ~80 lines
+    text = hostile.blocks_of_blocks(7)  # 10**7 nodes from ~80 lines
     error = spec_error(text, build=False, limits=Limits(max_nodes=5000))
     assert "limit" in codes(error)
     assert "limit of 5,000" in str(error)
@@ -692,7 +679,7 @@ def test_blocks_of_blocks_hit_max_nodes() -> None:
 
 def test_blocks_of_blocks_default_limit(tmp_path: Path) -> None:
     path = tmp_path / "bomb.yaml"
-    path.write_text(blocks_of_blocks(7))
+    path.write_text(hostile.blocks_of_blocks(7))
     with pytest.raises(SpecError) as info:
         graphspec.build(path)
     assert "limit" in codes(info.value)
@@ -714,12 +701,12 @@ def test_blocks_of_blocks_fail_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     (benchmarks/bench_fail_fast.py times it.)
     """
     instantiated = instantiated_nodes(monkeypatch)
-    assert "limit" in codes(spec_error(blocks_of_blocks(7), build=False, limits=Limits(max_nodes=100_000)))
+    assert "limit" in codes(spec_error(hostile.blocks_of_blocks(7), build=False, limits=Limits(max_nodes=100_000)))
     assert instantiated == []  # refused before one node of the 10**7 is made
 
 
 def test_build_checks_limits_before_building_anything(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = graphspec.loads(blocks_of_blocks(3), limits=Limits(max_nodes=10_000))  # 1,000 Dense layers
+    spec = graphspec.loads(hostile.blocks_of_blocks(3), limits=Limits(max_nodes=10_000))  # 1,000 Dense layers
     from graphspec import compiler
 
     def no_keras(*args: Any, **kwargs: Any) -> None:
@@ -825,7 +812,7 @@ def test_validate_directory_skips_special_files(tmp_path: Path) -> None:
 def test_loading_attacks_imports_no_framework_and_writes_nothing(tmp_path: Path) -> None:
     """In a fresh interpreter, `load` of every attack leaves TensorFlow and Keras unimported."""
     texts = [billion_laughs(), "a: !!python/module:this\n" + DENSE, X + "nodes:\n  y: {type: Lambda, from: x}\noutputs: [y]\n",
-             "params: {v: '$(__import__(\"os\"))'}\n" + DENSE, blocks_of_blocks(4)]
+             "params: {v: '$(__import__(\"os\"))'}\n" + DENSE, hostile.blocks_of_blocks(4)]
     for i, text in enumerate(texts):
         (tmp_path / f"attack{i}.yaml").write_text(text)
     before = sorted(p.name for p in tmp_path.iterdir())
